@@ -1,0 +1,248 @@
+"""The ingestion run: discover → extract (worker processes) → letter fields → passages → embed → store.
+
+Files whose content hash is already stored are skipped before anything is read. Extraction runs
+in worker processes with a per-file time limit, so a PDF that hangs pdfplumber or Tesseract costs
+one reported failure, not the run. Each document is written in its own transaction; a failed file
+leaves whatever was stored for it before untouched.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
+from pathlib import Path
+
+import numpy as np
+
+from indexer.discover import discover
+from indexer.encoder import Encoder
+from indexer.extract import extract
+from indexer.letters import parse_letter
+from indexer.passages import split_passages
+from indexer.records import PAGE_SEPARATOR, Extraction, LetterFields
+from indexer.store import Change, Store, file_sha256, text_hash
+
+EMBED_BATCH = 256
+"""Passages gathered across documents before calling the encoder: big enough for length-sorted
+batches to pay off, small enough that a crash loses little work."""
+
+
+@dataclass
+class FileError:
+    path: str
+    stage: str
+    """discover, read, extract, embed or store: where it went wrong."""
+    error: str
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Unchanged since the last run (same content hash)."""
+    removed: list[str] = field(default_factory=list)
+    failed: list[FileError] = field(default_factory=list)
+    pages: int = 0
+    passages: int = 0
+    embedded: int = 0
+    """Passages actually sent to the encoder (identical or known passages are not)."""
+    seconds: float = 0.0
+    encoder_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    sha256: str
+    size: int
+    extraction: Extraction
+    letter: LetterFields
+
+
+@dataclass
+class _Pending:
+    prepared: _Prepared
+    passages: list
+    missing: list[str]
+
+
+def _prepare(path: Path, sha256: str, size: int) -> _Prepared:
+    """Worker side: everything that depends only on the file (no store, no model)."""
+    extraction = extract(path)
+    return _Prepared(path, sha256, size, extraction, parse_letter(extraction, path))
+
+
+def ingest(
+    store: Store,
+    encoder: Encoder,
+    paths: Sequence[Path | str],
+    *,
+    prune: bool = False,
+    workers: int | None = None,
+    timeout: float = 300.0,
+    progress: Callable[[int, int, str], None] | None = None,
+    on_commit: Callable[[Change], None] | None = None,
+) -> IngestReport:
+    """Bring the store up to date with the files under `paths`.
+
+    Args:
+        prune: also remove stored documents under these folders whose files are gone.
+        timeout: seconds one file may take to extract (OCR included) before it counts as failed.
+        progress: called as (done, total, path) after each file.
+        on_commit: called with each batch's passage changes after they are stored, so derived
+            indexes can follow the store.
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    found = discover(paths)
+    report.failed.extend(FileError(str(p), "discover", reason) for p, reason in found.problems)
+    stored = store.file_state()
+    todo: list[tuple[Path, str, int]] = []
+    for path in found.files:
+        try:
+            sha, size = file_sha256(path), path.stat().st_size
+        except OSError as error:
+            report.failed.append(FileError(str(path), "read", error.strerror or str(error)))
+            continue
+        known = stored.get(str(path))
+        if known and known[1] == sha:
+            report.skipped.append(str(path))
+        else:
+            todo.append((path, sha, size))
+    if prune:
+        roots = [str(Path(p).absolute()) for p in paths]
+        gone = [p for p in stored if any(_under(p, r) for r in roots) and not os.path.exists(p)]
+        change = store.remove_paths(gone)
+        report.removed.extend(gone)
+        if on_commit:
+            on_commit(change)
+
+    total = len(found.files)
+    done = len(report.skipped)
+    pending: list[_Pending] = []
+    pending_texts = 0
+    for path, outcome in _extract_all(todo, workers=workers, timeout=timeout):
+        done += 1
+        if isinstance(outcome, FileError):
+            report.failed.append(outcome)
+            store.record_failure(str(path), None, outcome.stage, outcome.error)
+        else:
+            item = _split(store, encoder, outcome)
+            pending.append(item)
+            pending_texts += len(item.missing)
+            if pending_texts >= EMBED_BATCH:
+                _flush(store, encoder, pending, report, stored, on_commit)
+                pending, pending_texts = [], 0
+        if progress:
+            progress(done, total, str(path))
+    _flush(store, encoder, pending, report, stored, on_commit)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _split(store: Store, encoder: Encoder, prepared: _Prepared) -> _Pending:
+    offsets, cursor = [], 0
+    for page in prepared.extraction.pages:
+        offsets.append((page.number, cursor))
+        cursor += len(page.text) + len(PAGE_SEPARATOR)
+    passages = split_passages(prepared.extraction.text, offsets, encoder.count_tokens)
+    hashes = list(dict.fromkeys(text_hash(p.text) for p in passages))
+    known = store.known_vectors(hashes, encoder.model_id)
+    return _Pending(prepared, passages, [h for h in hashes if h not in known])
+
+
+def _flush(
+    store: Store,
+    encoder: Encoder,
+    pending: list[_Pending],
+    report: IngestReport,
+    stored: dict[str, tuple[int, str]],
+    on_commit: Callable[[Change], None] | None,
+) -> None:
+    """Embed what the pending documents need (each distinct text once), then store each document."""
+    if not pending:
+        return
+    texts: dict[str, str] = {}
+    for item in pending:
+        for passage in item.passages:
+            digest = text_hash(passage.text)
+            if digest in item.missing:
+                texts.setdefault(digest, passage.text)
+    started = time.perf_counter()
+    matrix = encoder.passages(list(texts.values())) if texts else np.zeros((0, 0), dtype=np.float32)
+    report.encoder_seconds += time.perf_counter() - started
+    report.embedded += len(texts)
+    vectors = dict(zip(texts, matrix))
+    change = Change([], [], [])
+    for item in pending:
+        prepared = item.prepared
+        path = str(prepared.path)
+        if not item.passages:
+            error = FileError(path, "extract", "no text found (empty, or a scan that OCR could not read)")
+            report.failed.append(error)
+            store.record_failure(path, prepared.sha256, error.stage, error.error)
+            continue
+        change += store.write_document(
+            path=path,
+            sha256=prepared.sha256,
+            size=prepared.size,
+            format=prepared.path.suffix.lower().lstrip("."),
+            extraction=prepared.extraction,
+            letter=prepared.letter,
+            passages=item.passages,
+            vectors={h: vectors[h] for h in item.missing},
+            model=encoder.model_id,
+        )
+        (report.updated if path in stored else report.added).append(path)
+        report.pages += len(prepared.extraction.pages)
+        report.passages += len(item.passages)
+    if on_commit:
+        on_commit(change)
+
+
+def _extract_all(
+    todo: list[tuple[Path, str, int]], *, workers: int | None, timeout: float
+) -> Iterator[tuple[Path, _Prepared | FileError]]:
+    """Yield each file's extraction (or its error) in order, from worker processes.
+
+    A file that exceeds `timeout` is reported and its pool torn down (the only way to stop a hung
+    extraction); the files after it go to a fresh pool.
+    """
+    context = multiprocessing.get_context("forkserver")
+    workers = workers or min(2, os.cpu_count() or 1)
+    remaining = list(todo)
+    while remaining:
+        pool: Pool = context.Pool(workers, maxtasksperchild=50)
+        try:
+            jobs = [(item, pool.apply_async(_prepare, item)) for item in remaining]
+            remaining = []
+            for index, ((path, _, _), job) in enumerate(jobs):
+                try:
+                    yield path, job.get(timeout=timeout)
+                except multiprocessing.TimeoutError:
+                    yield path, FileError(str(path), "extract", f"took longer than {timeout:.0f} s; stopped")
+                    remaining = [item for item, _ in jobs[index + 1 :]]
+                    break
+                except Exception as error:  # noqa: BLE001 - any extractor failure is this file's failure
+                    yield path, FileError(str(path), "extract", _describe(error))
+        finally:
+            pool.terminate()
+            pool.join()
+
+
+def _describe(error: Exception) -> str:
+    text = str(error).strip()
+    return text if text else type(error).__name__

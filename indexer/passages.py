@@ -1,0 +1,147 @@
+"""Split a document's cleaned text into retrieval passages that follow paragraph boundaries.
+
+Paragraphs (blank-line separated) are packed greedily up to a target size in model tokens; a
+paragraph longer than the model's limit is cut at sentence ends, and a sentence longer than that at
+word boundaries. Every passage is a span of the document text, so `text[char_start:char_end]` is
+the passage and its pages follow from the page offsets: nothing is rewritten, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+
+from indexer.records import Passage
+
+DEFAULT_TARGET_TOKENS = 200
+"""Chosen on the dev queries (eval/dev_queries.jsonl): see bench/passage_size.py."""
+
+MAX_TOKENS = 500
+"""multilingual-e5-small reads 512 tokens; the "passage: " prefix and the special tokens take the rest."""
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[A-Z0-9À-Ý•–-])")
+_WORD = re.compile(r"\S+")
+
+Span = tuple[int, int]
+
+
+def split_passages(
+    text: str,
+    page_starts: Sequence[tuple[int, int]],
+    count_tokens: Callable[[str], int],
+    *,
+    target_tokens: int = DEFAULT_TARGET_TOKENS,
+    max_tokens: int = MAX_TOKENS,
+) -> list[Passage]:
+    """Return passages covering every non-blank part of `text`, in order.
+
+    Args:
+        page_starts: (page number, char offset where that page's text begins), ascending.
+        count_tokens: the model tokenizer's length function, so limits hold for the real model.
+    """
+    target_tokens = min(target_tokens, max_tokens)
+    pieces: list[tuple[Span, int]] = []
+    for span in _spans(text, _PARAGRAPH_BREAK, 0, len(text)):
+        pieces.extend(_fit(text, span, count_tokens, max_tokens))
+    passages: list[Passage] = []
+    group: list[tuple[Span, int]] = []
+    size = 0
+    for piece in pieces:
+        if group and size + piece[1] > target_tokens:
+            passages.append(_passage(text, group, page_starts))
+            group, size = [], 0
+        group.append(piece)
+        size += piece[1]
+    if group:
+        if passages and size < target_tokens // 4 and count_tokens(passages[-1].text) + size <= max_tokens:
+            group = [((passages[-1].char_start, passages[-1].char_end), 0), *group]
+            passages.pop()
+        passages.append(_passage(text, group, page_starts))
+    return passages
+
+
+def _spans(text: str, separator: re.Pattern[str], start: int, end: int) -> list[Span]:
+    """Non-blank stretches of text[start:end] between separators, stripped of outer whitespace."""
+    spans = []
+    cursor = start
+    for match in separator.finditer(text, start, end):
+        spans.append((cursor, match.start()))
+        cursor = match.end()
+    spans.append((cursor, end))
+    return [s for s in (_strip(text, a, b) for a, b in spans) if s[0] < s[1]]
+
+
+def _strip(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _fit(text: str, span: Span, count_tokens: Callable[[str], int], max_tokens: int) -> list[tuple[Span, int]]:
+    """Cut a span into pieces of at most max_tokens: sentences first, words as a last resort."""
+    tokens = count_tokens(text[span[0] : span[1]])
+    if tokens <= max_tokens:
+        return [(span, tokens)]
+    sentences = _spans(text, _SENTENCE_END, *span)
+    if len(sentences) == 1:
+        return _cut_words(text, span, count_tokens, max_tokens)
+    pieces: list[tuple[Span, int]] = []
+    for sentence in sentences:
+        pieces.extend(_fit(text, sentence, count_tokens, max_tokens))
+    return _pack(text, pieces, count_tokens, max_tokens)
+
+
+def _pack(
+    text: str, pieces: list[tuple[Span, int]], count_tokens: Callable[[str], int], max_tokens: int
+) -> list[tuple[Span, int]]:
+    """Join consecutive sentence pieces back together while the joined text fits."""
+    packed: list[tuple[Span, int]] = []
+    for span, tokens in pieces:
+        if packed:
+            (start, _), previous = packed[-1]
+            joined = count_tokens(text[start : span[1]]) if previous + tokens <= max_tokens else max_tokens + 1
+            if joined <= max_tokens:
+                packed[-1] = ((start, span[1]), joined)
+                continue
+        packed.append((span, tokens))
+    return packed
+
+
+def _cut_words(text: str, span: Span, count_tokens: Callable[[str], int], max_tokens: int) -> list[tuple[Span, int]]:
+    words = [m.span() for m in _WORD.finditer(text, *span)]
+    pieces: list[tuple[Span, int]] = []
+    first = 0
+    while first < len(words):
+        low, high = first + 1, len(words)
+        while low < high:  # the longest run of words that still fits
+            middle = (low + high + 1) // 2
+            if count_tokens(text[words[first][0] : words[middle - 1][1]]) <= max_tokens:
+                low = middle
+            else:
+                high = middle - 1
+        piece = (words[first][0], words[low - 1][1])
+        pieces.append((piece, count_tokens(text[piece[0] : piece[1]])))
+        first = low
+    return pieces
+
+
+def _passage(text: str, group: list[tuple[Span, int]], page_starts: Sequence[tuple[int, int]]) -> Passage:
+    start, end = group[0][0][0], group[-1][0][1]
+    return Passage(
+        page_start=_page_at(page_starts, start),
+        page_end=_page_at(page_starts, end - 1),
+        char_start=start,
+        char_end=end,
+        text=text[start:end],
+    )
+
+
+def _page_at(page_starts: Sequence[tuple[int, int]], offset: int) -> int:
+    if not page_starts:
+        return 1
+    index = bisect_right([s for _, s in page_starts], offset) - 1
+    return page_starts[max(index, 0)][0]

@@ -1,0 +1,206 @@
+"""The lexical (BM25) index over passages: tantivy, fed with `indexer.analysis` terms.
+
+Why tantivy rather than an in-memory BM25 (bm25s): it adds and deletes by passage or document
+without rebuilding, its commits are atomic (a crash leaves the last commit intact), it filters by
+document inside the query, and it reads segments through mmap instead of loading the corpus.
+
+Terms are produced in Python by `analysis.analyse` and stored space-joined in a field that uses
+tantivy's built-in `whitespace` tokenizer, so the index holds exactly what `analyse` produced and
+queries are built term by term (a BooleanQuery of TermQuerys, SHOULD). No user text ever reaches
+tantivy's query parser, so quotes, colons and parentheses in a query are just characters.
+Scores are tantivy's BM25 (k1=1.2, b=0.75); document lengths are stored with tantivy's lossy
+one-byte field norms, and deleted passages keep counting in the statistics until segments merge.
+
+The index is derived from the store. Its directory holds tantivy's files plus `stamp.json`
+(the caller's generation etc., together with the analysis and format versions), written after each
+commit via temp file + rename. A crash between the two leaves an older stamp over newer content,
+which the caller reads as stale and answers with `rebuild`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+import tantivy
+
+from indexer.analysis import ANALYSIS_VERSION, STEMMER_ALGORITHM, analyse
+
+FORMAT_VERSION = 1
+"""Bumped when the schema changes; an index stamped with another version reads as stale."""
+
+STAMP_NAME = "stamp.json"
+_TERMS = "terms"
+_WRITER_HEAP = 64_000_000
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("passage_id", indexed=True, fast=True)
+    builder.add_integer_field("doc_id", indexed=True, fast=True)
+    # Frequencies, no positions: ranking is BM25 over terms; phrase queries are not offered.
+    builder.add_text_field(_TERMS, tokenizer_name="whitespace", index_option="freq")
+    return builder.build()
+
+
+def _own_stamp() -> dict:
+    """The fields this module adds to every stamp; a mismatch on read means rebuild."""
+    return {
+        "format": FORMAT_VERSION,
+        "analysis": ANALYSIS_VERSION,
+        "stemmer": STEMMER_ALGORITHM,
+        "tantivy": tantivy.__version__,
+    }
+
+
+def _write_json(path: Path, data: dict) -> None:
+    """Write `data` to `path` via a temp file + fsync + rename, so readers see old or new, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class LexicalIndex:
+    """BM25 search over analysed passage text, keyed by passage id, filterable by document id."""
+
+    def __init__(self, path: Path, index: tantivy.Index) -> None:
+        self.path = path
+        self._index = index
+        self._schema = index.schema
+
+    @classmethod
+    def open(cls, path: Path) -> LexicalIndex:
+        """Open the index at directory `path`, creating an empty one if missing.
+
+        An unreadable index (damaged files, another tantivy format) is derived data: it is
+        replaced by an empty one, whose `stamp` is None so the caller rebuilds it.
+        """
+        path = Path(path)
+        if (path / "meta.json").exists():
+            try:
+                return cls(path, tantivy.Index.open(str(path)))
+            except ValueError:
+                shutil.rmtree(path)
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path, tantivy.Index(_schema(), path=str(path), reuse=False))
+
+    @property
+    def stamp(self) -> dict | None:
+        """The stamp of the last completed update or rebuild; None if absent, unreadable, or written
+        by another format/analysis version (then the index must be rebuilt)."""
+        try:
+            stamp = json.loads((self.path / STAMP_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(stamp, dict) or any(stamp.get(k) != v for k, v in _own_stamp().items()):
+            return None
+        return stamp
+
+    def __len__(self) -> int:
+        return self._index.searcher().num_docs
+
+    def update(
+        self, add: Iterable[tuple[int, int, str]], remove_docs: Iterable[int], stamp: dict
+    ) -> None:
+        """Delete the passages of `remove_docs`, add `(passage_id, doc_id, text)` rows, commit, stamp.
+
+        Deletes apply before adds, so re-indexing a changed document is `remove_docs=[doc]` plus its
+        new passages in one call. An added passage id replaces any passage already stored under it,
+        which makes repeating an update harmless. Nothing is visible until the single commit.
+        """
+        writer = self._index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+        try:
+            for doc_id in remove_docs:
+                writer.delete_documents_by_term("doc_id", int(doc_id))
+            for passage_id, doc_id, text in add:
+                writer.delete_documents_by_term("passage_id", int(passage_id))
+                writer.add_document(_document(passage_id, doc_id, text))
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()
+        self._index.reload()
+        _write_json(self.path / STAMP_NAME, {**stamp, **_own_stamp(), "count": len(self), "built_at": _now()})
+
+    @classmethod
+    def rebuild(cls, path: Path, rows: Iterable[tuple[int, int, str]], stamp: dict) -> LexicalIndex:
+        """Build a fresh index from all `rows` in a sibling temp directory, then swap it in by rename.
+
+        Until the swap, readers of `path` see the old index. The swap is two renames (old aside, new
+        in); a crash between them leaves `path` missing, which `open` answers with an empty,
+        unstamped index, i.e. another rebuild.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.build-{os.getpid()}")
+        old = path.with_name(f".{path.name}.old-{os.getpid()}")
+        for leftover in (tmp, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        tmp.mkdir()
+        index = tantivy.Index(_schema(), path=str(tmp), reuse=False)
+        writer = index.writer(heap_size=2 * _WRITER_HEAP, num_threads=2)
+        count = 0
+        try:
+            for passage_id, doc_id, text in rows:
+                writer.add_document(_document(passage_id, doc_id, text))
+                count += 1
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            writer.wait_merging_threads()
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        writer.wait_merging_threads()
+        _write_json(tmp / STAMP_NAME, {**stamp, **_own_stamp(), "count": count, "built_at": _now()})
+        if path.exists():
+            os.rename(path, old)
+        os.rename(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+        return cls.open(path)
+
+    def search(
+        self, query: str, k: int, *, allowed_docs: Collection[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """Return up to `k` `(passage_id, bm25 score)` pairs, best first, for passages sharing any term
+        with `query`; with `allowed_docs`, only passages of those documents (filtered inside the
+        query, so the k are the best k among them). Any string is a valid query."""
+        terms = list(dict.fromkeys(analyse(query)))
+        if k <= 0 or not terms or (allowed_docs is not None and not allowed_docs):
+            return []
+        text = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(self._schema, _TERMS, t)) for t in terms]
+        )
+        if allowed_docs is not None:
+            docs = tantivy.Query.term_set_query(self._schema, "doc_id", [int(d) for d in allowed_docs])
+            # Score 0 for the filter leaves the BM25 score untouched.
+            text = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, text),
+                    (tantivy.Occur.Must, tantivy.Query.const_score_query(docs, 0.0)),
+                ]
+            )
+        searcher = self._index.searcher()
+        hits = searcher.search(text, limit=k, count=False).hits
+        ids = searcher.fast_field_values("passage_id", [address for _, address in hits])
+        return [(int(pid), float(score)) for pid, (score, _) in zip(ids, hits)]
+
+
+def _document(passage_id: int, doc_id: int, text: str) -> tantivy.Document:
+    doc = tantivy.Document()
+    doc.add_integer("passage_id", int(passage_id))
+    doc.add_integer("doc_id", int(doc_id))
+    doc.add_text(_TERMS, " ".join(analyse(text)))
+    return doc
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

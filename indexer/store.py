@@ -399,8 +399,10 @@ class Store:
         """path → (doc id, sha256) of every stored document: what discovery compares against."""
         return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT path, id, sha256 FROM documents")}
 
-    def failed_state(self) -> dict[str, str | None]:
-        return {r[0]: r[1] for r in self.db.execute("SELECT path, sha256 FROM failures")}
+    def failures(self) -> list[dict[str, object]]:
+        """Files whose last ingest attempt failed: path, stage, error."""
+        rows = self.db.execute("SELECT path, stage, error FROM failures ORDER BY path")
+        return [{"path": r[0], "stage": r[1], "error": r[2]} for r in rows]
 
     def refs(self, doc_id: int) -> list[Reference]:
         rows = self.db.execute("SELECT kind, value, text FROM refs WHERE doc = ?", (doc_id,))

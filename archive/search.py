@@ -1,0 +1,242 @@
+"""The query side: filters, dense and lexical candidates, fusion, exact identifiers, hits.
+
+Users ask two kinds of question: paraphrases (dense retrieval finds them) and identifiers — a
+kenmerk, "36 410 XVI nr. 137", an Aanhangsel number — that embeddings blur. Hybrid search fuses
+both over the union of their candidates and puts documents whose stored metadata carries a
+queried identifier first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from archive.citations import Citation, cite
+from archive.errors import BadQuery
+from archive.fusion import fuse
+from indexer.derived import DerivedIndexes
+from indexer.encoder import Encoder
+from indexer.references import find_identifiers, normalise_dossier
+from indexer.store import DocumentRow, PassageRow, Store
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_K = 1000
+CANDIDATES = 100
+"""Passages each side contributes before fusion (at least 10 × k)."""
+SNIPPET_CHARS = 320
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions on which documents may answer; every field optional and combined with AND."""
+
+    date_from: str | None = None
+    """ISO date or its prefix: "2023", "2023-05", "2023-05-01" (inclusive)."""
+    date_to: str | None = None
+    sender: str | None = None
+    """Substring of the sender, case-insensitive ("Financiën", "VWS")."""
+    doc_type: str | None = None
+    dossier: str | None = None
+    kenmerk: str | None = None
+
+    def active(self) -> bool:
+        return any(getattr(self, name) for name in self.__dataclass_fields__)
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    document: str
+    passage_id: int
+    page_start: int
+    page_end: int
+    text: str
+    snippet: str
+    citation: Citation
+    scores: dict[str, float] = field(default_factory=dict)
+    """Each side's raw score where it had one: dense cosine, lexical BM25."""
+    matched: str | None = None
+    """The identifier in the query that this document carries ("kenmerk 2022-0000088502")."""
+
+
+def allowed_documents(store: Store, filters: Filters) -> list[int] | None:
+    """Ids of documents passing the filters, or None when there are no filters."""
+    if not filters.active():
+        return None
+    clauses, params = [], []
+    if filters.date_from:
+        clauses.append("date >= ?")
+        params.append(filters.date_from)
+    if filters.date_to:
+        clauses.append("date <= ?")
+        params.append(filters.date_to + "\uffff")
+    if filters.sender:
+        clauses.append("(lower(sender) LIKE ? OR lower(sender_unit) LIKE ? OR lower(signatory) LIKE ?)")
+        params.extend([f"%{filters.sender.lower()}%"] * 3)
+    if filters.doc_type:
+        clauses.append("lower(doc_type) LIKE ?")
+        params.append(f"%{filters.doc_type.lower()}%")
+    if filters.dossier:
+        clauses.append("dossier = ?")
+        params.append(normalise_dossier(filters.dossier) or filters.dossier)
+    if filters.kenmerk:
+        clauses.append("replace(lower(kenmerk), ' ', '') = ?")
+        params.append(filters.kenmerk.lower().replace(" ", ""))
+    return [d.id for d in store.documents("WHERE " + " AND ".join(clauses), params)]
+
+
+def identifier_matches(store: Store, query: str) -> dict[int, str]:
+    """Documents whose own metadata carries an identifier named in the query → why.
+
+    A precise identifier (kenmerk, Kamerstuk with its number, Aanhangsel) wins over a bare dossier
+    number, which the Kamerstuk form also contains.
+    """
+    precise: dict[int, str] = {}
+    dossier: dict[int, str] = {}
+    for ref in find_identifiers(query):
+        if ref.kind == "kamerstuk":
+            number, _, nr = ref.value.partition(":")
+            rows = store.documents("WHERE dossier = ? AND ondernummer = ?", (number, nr))
+            found, why = precise, f"Kamerstuk {ref.text or ref.value}"
+        elif ref.kind == "kenmerk":
+            key = ref.value.lower().replace(" ", "")
+            rows = store.documents("WHERE replace(lower(kenmerk), ' ', '') = ?", (key,))
+            found, why = precise, f"kenmerk {ref.value}"
+        elif ref.kind == "aanhangsel":
+            rows = store.documents("WHERE aanhangsel = ?", (ref.value,))
+            found, why = precise, f"Aanhangsel {ref.text or ref.value}"
+        elif ref.kind == "dossier":
+            rows = store.documents("WHERE dossier = ?", (ref.value,))
+            found, why = dossier, f"dossier {ref.text or ref.value}"
+        else:
+            continue
+        for row in rows:
+            found.setdefault(row.id, why)
+    return precise or dossier
+
+
+def search(
+    store: Store,
+    indexes: DerivedIndexes,
+    encoder: Encoder,
+    query: str,
+    *,
+    k: int = 10,
+    mode: str = "hybrid",
+    filters: Filters = Filters(),
+    per_doc: bool = False,
+) -> list[Hit]:
+    """Return up to k hits, best first; raise BadQuery for an empty query, k out of range or an unknown mode."""
+    if not query or not query.strip():
+        raise BadQuery("the query is empty; ask a question or give keywords")
+    if not 1 <= k <= MAX_K:
+        raise BadQuery(f"k must be between 1 and {MAX_K}, got {k}")
+    if mode not in MODES:
+        raise BadQuery(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    with store.snapshot():
+        allowed = allowed_documents(store, filters)
+        if allowed is not None and not allowed:
+            return []
+        depth = max(CANDIDATES, 10 * k) * (3 if per_doc else 1)
+        dense: dict[int, float] = {}
+        lexical: dict[int, float] = {}
+        vector = None
+        if mode in ("hybrid", "dense") and len(indexes.vectors()):
+            vector = encoder.query(query)
+            allowed_passages = None if allowed is None else store.passage_ids(allowed)
+            dense = dict(indexes.vectors().search(vector[None, :], depth, allowed=allowed_passages)[0])
+        if mode in ("hybrid", "lexical"):
+            lexical = dict(indexes.lexical().search(query, depth, allowed_docs=allowed))
+        matches = identifier_matches(store, query) if mode == "hybrid" else {}
+        if allowed is not None:
+            matches = {d: why for d, why in matches.items() if d in set(allowed)}
+        if mode == "hybrid":
+            if vector is not None:
+                dense.update(_dense_scores(store, encoder.model_id, vector, set(lexical) - set(dense)))
+            ranked = fuse(dense, lexical)
+        else:
+            ranked = sorted((dense or lexical).items(), key=lambda item: (-item[1], item[0]))
+        passages = store.passages([pid for pid, _ in ranked])  # drops passages removed since the index was written
+        ranked = [(pid, score) for pid, score in ranked if pid in passages]
+        ranked = _identifier_first(store, ranked, passages, matches)
+        if per_doc:
+            seen: set[int] = set()
+            ranked = [(pid, s) for pid, s in ranked if not (passages[pid].doc in seen or seen.add(passages[pid].doc))]
+        ranked = ranked[:k]
+        documents = store.documents_by_ids(sorted({passages[pid].doc for pid, _ in ranked}))
+        return [
+            _hit(rank, pid, score, passages[pid], documents[passages[pid].doc], query, dense, lexical, matches)
+            for rank, (pid, score) in enumerate(ranked, start=1)
+        ]
+
+
+def _dense_scores(store: Store, model: str, vector: np.ndarray, ids: set[int]) -> dict[int, float]:
+    """Exact cosine for lexical-only candidates, from stored vectors: fusion sees both sides for all."""
+    if not ids:
+        return {}
+    pids, matrix = store.passage_vectors(model, sorted(ids))
+    return dict(zip(pids.tolist(), (matrix @ vector).tolist()))
+
+
+def _identifier_first(
+    store: Store, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], matches: dict[int, str]
+) -> list[tuple[int, float]]:
+    """Move passages of documents that carry a queried identifier to the top, keeping their order;
+    a matching document with no candidate passage enters with its first passage."""
+    if not matches:
+        return ranked
+    top = [(pid, s) for pid, s in ranked if passages[pid].doc in matches]
+    present = {passages[pid].doc for pid, _ in top}
+    best = ranked[0][1] if ranked else 1.0
+    for doc in matches.keys() - present:
+        first = store.passage_ids([doc])
+        if len(first):
+            pid = int(first.min())
+            passages.update(store.passages([pid]))
+            top.append((pid, best))
+    rest = [(pid, s) for pid, s in ranked if passages[pid].doc not in matches]
+    return top + rest
+
+
+def _hit(
+    rank: int,
+    pid: int,
+    score: float,
+    passage: PassageRow,
+    doc: DocumentRow,
+    query: str,
+    dense: dict[int, float],
+    lexical: dict[int, float],
+    matches: dict[int, str],
+) -> Hit:
+    scores = {name: round(side[pid], 4) for name, side in (("dense", dense), ("lexical", lexical)) if pid in side}
+    return Hit(
+        rank=rank,
+        score=round(score, 4),
+        document=doc.key,
+        passage_id=pid,
+        page_start=passage.page_start,
+        page_end=passage.page_end,
+        text=passage.text,
+        snippet=snippet(passage.text, query),
+        citation=cite(doc, passage.page_start, passage.page_end),
+        scores=scores,
+        matched=matches.get(doc.id),
+    )
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """The stretch of `text` that shares most words with the query, on one line."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    words = {w for w in re.findall(r"\w{4,}", query.lower())}
+    sentences = [m.start() for m in re.finditer(r"(?:^|(?<=[.!?]\s))\S", flat)] or [0]
+    best = max(sentences, key=lambda start: sum(w in flat[start : start + width].lower() for w in words))
+    piece = flat[best : best + width]
+    cut = piece.rfind(" ")
+    piece = piece[:cut] if cut > width // 2 else piece
+    return ("…" if best else "") + piece + "…"

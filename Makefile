@@ -1,0 +1,34 @@
+# Two commands do all the set-up on a fresh machine:  `make demo`  and  `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+QUESTION ?= Wat doet de werkgever voor de veiligheid van ambtenaren?
+
+.PHONY: demo test bench setup system
+
+# Python side: torch first, pinned to the CPU build on disk (an unpinned torch pulls several GB of CUDA).
+$(BIN)/archive: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Tesseract with Dutch for scanned pages, poppler for pdftotext in benchmarks.
+system:
+	@command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx nld || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q tesseract-ocr tesseract-ocr-nld poppler-utils)
+
+setup: system $(BIN)/archive
+
+demo: setup
+	$(BIN)/archive ingest corpus/
+	$(BIN)/archive search "$(QUESTION)" -k 3
+	$(BIN)/archive search "giftige werksfeer bij VWS" -k 3
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/run_all.py

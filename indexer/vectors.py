@@ -1,0 +1,332 @@
+"""The dense index over passage vectors: FAISS, inner product on L2-normalised e5 vectors (= cosine).
+
+Kinds, and why (figures from bench/scale.py on the 2-core machine, see bench/RESULTS.md):
+
+- `flat`: exact search (IndexIDMap over IndexFlatIP). Recall 1.0, build is a copy, one query scans
+  every vector, so latency grows linearly with the archive.
+- `ivf`: IndexIVFFlat with nlist ≈ √n lists, searching `nprobe` of them. Builds in about a minute at
+  1M passages and answers in a few milliseconds at the tuned nprobe.
+- `hnsw`: IndexHNSWFlat (M=32). Fast, high-recall queries, but building its graph costs tens of
+  minutes at 1M on two cores and it cannot delete; offered for machines where that is acceptable.
+
+`auto` picks flat up to `AUTO_EXACT_MAX` passages and `AUTO_LARGE_KIND` above, and an index built
+by `auto` promotes itself when `add` takes it past the threshold, so an archive that only ever
+grows incrementally still ends up with the fast kind.
+
+Filters (`allowed`): flat and ivf search with an IDSelectorBatch, which tests membership before
+computing a distance, so a filtered flat search is exact and costs one hash probe per vector;
+ivf searches every list when the subset is small (exact, no recall loss from unvisited lists).
+HNSW walks its graph with the selector for large subsets and computes exact scores for small ones
+(a graph walk finds few allowed nodes when most are filtered out).
+
+Deletes: flat and ivf remove vectors; HNSW cannot, so a removed passage's slot is marked with id
+-1 and every search excludes -1 with a selector; the graph is rebuilt from its own stored vectors
+once a quarter of it is marked. The marks live in the index file itself, so saving stays one file
+plus its stamp.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+FORMAT_VERSION = 1
+"""Bumped when the file layout or the meaning of a kind changes; other versions load as None."""
+
+KINDS = ("flat", "ivf", "hnsw")
+AUTO_EXACT_MAX = 150_000
+"""Largest archive `auto` serves with exact search (warm single-query p50 stays ~20 ms there)."""
+AUTO_LARGE_KIND = "ivf"
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+HNSW_EXACT_SUBSET_MAX = 20_000
+"""Allowed subsets up to this size are scored exactly on an HNSW index instead of walking the graph."""
+HNSW_MAX_DELETED_FRACTION = 0.25
+
+IVF_NPROBE_FRACTION = 0.03
+"""Share of the lists searched; at least `IVF_MIN_NPROBE`."""
+IVF_MIN_NPROBE = 16
+IVF_TRAIN_PER_LIST = 40
+IVF_EXACT_SUBSET_FRACTION = 0.05
+"""Subsets smaller than this share of the index search every list (exact) on an ivf index."""
+
+INDEX_NAME = "index.faiss"
+STAMP_NAME = "stamp.json"
+_LIVE = faiss.IDSelectorRange(0, 2**63 - 1)
+"""Passage ids are SQLite rowids (≥ 1); -1 marks a deleted HNSW slot."""
+
+
+class VectorIndex:
+    """Passage vectors searchable by inner product, keyed by passage id (int64)."""
+
+    def __init__(self, index: faiss.Index, kind: str, dim: int, *, auto: bool, read_only: bool = False) -> None:
+        self._index = index
+        self.kind = kind
+        self.dim = dim
+        self.auto = auto
+        self.read_only = read_only
+        self._deleted = 0 if kind != "hnsw" else int((faiss.vector_to_array(index.id_map) < 0).sum())
+
+    # --- building -------------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, ids: np.ndarray, vectors: np.ndarray, *, kind: str = "auto") -> VectorIndex:
+        """Index `vectors` (n × dim, L2-normalised) under passage `ids`; raise ValueError on shape,
+        id or kind problems. `kind="auto"` chooses by size (see module docstring)."""
+        ids, vectors = _checked(ids, vectors, vectors.shape[1] if vectors.ndim == 2 else -1)
+        if kind not in (*KINDS, "auto"):
+            raise ValueError(f"unknown index kind {kind!r}; expected auto or one of {KINDS}")
+        auto = kind == "auto"
+        if auto:
+            kind = "flat" if len(ids) <= AUTO_EXACT_MAX else AUTO_LARGE_KIND
+        return cls(_new_index(kind, ids, vectors), kind, vectors.shape[1], auto=auto)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal) - self._deleted
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add vectors under `ids`, replacing any vector already stored under one of them."""
+        self._writable()
+        ids, vectors = _checked(ids, vectors, self.dim)
+        if not len(ids):
+            return
+        present = ids[np.isin(ids, self.ids())]
+        if len(present):
+            self.remove(present)
+        if self.auto and self.kind == "flat" and len(self) + len(ids) > AUTO_EXACT_MAX:
+            all_ids, all_vectors = self._contents()
+            self._index = _new_index(AUTO_LARGE_KIND, np.concatenate([all_ids, ids]), np.vstack([all_vectors, vectors]))
+            self.kind, self._deleted = AUTO_LARGE_KIND, 0
+            return
+        self._index.add_with_ids(vectors, ids)
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Forget the vectors of `ids`; ids not in the index are ignored."""
+        self._writable()
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if not len(ids):
+            return
+        if self.kind != "hnsw":
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+            return
+        slots = faiss.vector_to_array(self._index.id_map)
+        hit = np.isin(slots, ids)
+        if not hit.any():
+            return
+        slots[hit] = -1
+        faiss.copy_array_to_vector(slots, self._index.id_map)
+        self._deleted += int(hit.sum())
+        if self._deleted > HNSW_MAX_DELETED_FRACTION * self._index.ntotal:
+            self._index = _new_index("hnsw", *self._contents())
+            self._deleted = 0
+
+    def ids(self) -> np.ndarray:
+        """The passage ids stored, in storage order."""
+        if self.kind == "ivf":
+            invlists = self._index.invlists
+            return np.concatenate(
+                [np.zeros(0, dtype=np.int64)]
+                + [
+                    faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+                    for i in range(invlists.nlist)
+                    if invlists.list_size(i)
+                ]
+            )
+        slots = faiss.vector_to_array(self._index.id_map)
+        return slots[slots >= 0] if self._deleted else slots
+
+    def _contents(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the live entries of a flat or HNSW index, read from its own storage."""
+        slots = faiss.vector_to_array(self._index.id_map)
+        stored = self._stored()
+        live = slots >= 0
+        return slots[live], np.ascontiguousarray(stored[live])
+
+    def _stored(self) -> np.ndarray:
+        """Zero-copy (ntotal × dim) view of the raw vectors of a flat or HNSW index."""
+        inner = faiss.downcast_index(self._index.index)
+        storage = inner if self.kind == "flat" else faiss.downcast_index(inner.storage)
+        n = int(storage.ntotal)
+        if n == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return faiss.rev_swig_ptr(storage.get_xb(), n * self.dim).reshape(n, self.dim)
+
+    def _writable(self) -> None:
+        if self.read_only:
+            # FAISS aborts the process when a memory-mapped index is resized; refuse first.
+            raise ValueError("vector index was loaded with mmap=True and is read-only; load it with mmap=False to modify")
+
+    # --- searching ------------------------------------------------------------------------------
+
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """Return, for each query vector, up to `k` `(passage_id, cosine)` pairs, best first.
+
+        `allowed` restricts results to those passage ids (ids not in the index are ignored); the k
+        returned are the best k among them, exactly for flat, for small subsets on every kind.
+        """
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"query dim {queries.shape[1]} != index dim {self.dim}")
+        if k <= 0 or len(self) == 0:
+            return [[] for _ in queries]
+        if allowed is not None:
+            allowed = np.unique(np.asarray(allowed, dtype=np.int64))
+            if not len(allowed):
+                return [[] for _ in queries]
+            if self.kind == "hnsw" and len(allowed) <= HNSW_EXACT_SUBSET_MAX:
+                return self._exact_subset(queries, k, allowed)
+        k = min(k, len(self) if allowed is None else min(len(self), len(allowed)))
+        scores, labels = self._index.search(queries, k, params=self._params(k, allowed))
+        return [
+            [(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
+            for row_ids, row_scores in zip(labels, scores)
+        ]
+
+    def _params(self, k: int, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
+        """Per-call search parameters: the filter (or the deleted-slot guard) and the kind's effort."""
+        selector = faiss.IDSelectorBatch(allowed) if allowed is not None else (_LIVE if self._deleted else None)
+        if self.kind == "hnsw":
+            ef = HNSW_EF_SEARCH
+            if allowed is not None:
+                # A walk that skips most nodes needs a wider beam to meet k allowed ones.
+                ef = min(4096, int(ef * math.sqrt(max(1.0, len(self) / len(allowed)))))
+            params = faiss.SearchParametersHNSW(efSearch=max(ef, k))
+        elif self.kind == "ivf":
+            exact = allowed is not None and len(allowed) < IVF_EXACT_SUBSET_FRACTION * len(self)
+            params = faiss.SearchParametersIVF(nprobe=self._index.nlist if exact else self._index.nprobe)
+        elif selector is None:
+            return None
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector  # faiss' wrapper keeps a reference for the params' lifetime
+        return params
+
+    def _exact_subset(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> list[list[tuple[int, float]]]:
+        slots = faiss.vector_to_array(self._index.id_map)
+        positions = np.flatnonzero(np.isin(slots, allowed))
+        scores = queries @ self._stored()[positions].T
+        k = min(k, len(positions))
+        results = []
+        for row in scores:
+            top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
+            top = top[np.argsort(-row[top], kind="stable")]
+            results.append([(int(slots[positions[j]]), float(row[j])) for j in top])
+        return results
+
+    # --- persistence ----------------------------------------------------------------------------
+
+    def save(self, path: Path, stamp: dict) -> None:
+        """Write `path/index.faiss`, then `path/stamp.json`, each via temp file + fsync + rename.
+
+        The stamp goes last, so a crash in between leaves the previous stamp (another generation)
+        beside the new index: the caller sees it as stale and rebuilds.
+        """
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / f".{INDEX_NAME}.{os.getpid()}.tmp"
+        faiss.write_index(self._index, str(tmp))
+        _fsync(tmp)
+        os.replace(tmp, path / INDEX_NAME)
+        full = {"built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **stamp, **self._own_stamp()}
+        _write_json(path / STAMP_NAME, full)
+
+    def _own_stamp(self) -> dict:
+        return {
+            "format": FORMAT_VERSION,
+            "kind": self.kind,
+            "auto": self.auto,
+            "count": len(self),
+            "dim": self.dim,
+            "faiss": faiss.__version__,
+        }
+
+    @classmethod
+    def load(cls, path: Path, *, mmap: bool = False) -> tuple[VectorIndex, dict] | None:
+        """Read an index saved by `save`: (index, stamp), or None if missing, unreadable, of another
+        format version, or not matching its stamp.
+
+        `mmap=True` maps flat and HNSW vectors from the file instead of reading them (faster open,
+        pages shared between processes, only touched pages resident); such an index is read-only.
+        """
+        path = Path(path)
+        try:
+            stamp = json.loads((path / STAMP_NAME).read_text(encoding="utf-8"))
+            if stamp.get("format") != FORMAT_VERSION or stamp.get("kind") not in KINDS:
+                return None
+            kind = stamp["kind"]
+            mapped = mmap and kind != "ivf"
+            flags = faiss.IO_FLAG_MMAP_IFC if mapped else 0
+            index = faiss.read_index(str(path / INDEX_NAME), flags)
+            loaded = cls(index, kind, int(index.d), auto=bool(stamp.get("auto")), read_only=mapped)
+        except (OSError, ValueError, RuntimeError, AttributeError, KeyError, TypeError):
+            return None
+        if len(loaded) != stamp.get("count") or loaded.dim != stamp.get("dim"):
+            return None
+        return loaded, stamp
+
+
+def _checked(ids: np.ndarray, vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous int64 ids and float32 vectors, or ValueError saying what does not fit."""
+    ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != dim or dim <= 0:
+        raise ValueError(f"vectors of shape {vectors.shape} do not fit dim {dim}")
+    if len(ids) != len(vectors):
+        raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+    if len(ids) and ids.min() < 0:
+        raise ValueError("passage ids must be non-negative")
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("duplicate passage ids")
+    return ids, vectors
+
+
+def _new_index(kind: str, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
+    dim = vectors.shape[1]
+    if kind == "flat":
+        index = faiss.IndexIDMap(faiss.IndexFlatIP(dim))
+    elif kind == "hnsw":
+        inner = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        inner.hnsw.efSearch = HNSW_EF_SEARCH
+        index = faiss.IndexIDMap(inner)
+    else:
+        nlist = max(1, min(int(round(math.sqrt(len(ids)))), len(ids) // IVF_TRAIN_PER_LIST))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = 10
+        sample = vectors
+        if len(vectors) > IVF_TRAIN_PER_LIST * nlist:
+            rows = np.random.default_rng(0).choice(len(vectors), IVF_TRAIN_PER_LIST * nlist, replace=False)
+            sample = vectors[np.sort(rows)]
+        index.train(sample)
+        index.nprobe = min(nlist, max(IVF_MIN_NPROBE, math.ceil(IVF_NPROBE_FRACTION * nlist)))
+    if len(ids):
+        index.add_with_ids(vectors, ids)
+    return index
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -116,7 +116,12 @@ def analyse(text: str) -> list[str]:
                 tokens.append(roman.lower())
                 tokens.append(number + roman.lower())
             continue
-        parts = _SPLIT_CONNECTORS.split(run.lower())
+        run = run.lower()
+        if run.isalpha():  # the common case: one plain word
+            if (word := _word(run)) is not None:
+                tokens.append(word)
+            continue
+        parts = _SPLIT_CONNECTORS.split(run)
         if len(parts) > 1:
             joined = _joined(parts)
             if joined is not None:
@@ -124,7 +129,7 @@ def analyse(text: str) -> list[str]:
         for part in parts:
             if (word := _word(part)) is not None:
                 tokens.append(word)
-            if (footnote := _FOOTNOTE.fullmatch(part)) and (word := _word(footnote.group(1))):
+            if part[-1].isdigit() and (footnote := _FOOTNOTE.fullmatch(part)) and (word := _word(footnote.group(1))):
                 tokens.append(word)
     return tokens
 

@@ -52,7 +52,8 @@ HNSW_EXACT_SUBSET_MAX = 20_000
 HNSW_MAX_DELETED_FRACTION = 0.25
 
 IVF_NPROBE_FRACTION = 0.03
-"""Share of the lists searched; at least `IVF_MIN_NPROBE`."""
+"""Share of the lists searched; at least `IVF_MIN_NPROBE`. Read at search time, like
+`HNSW_EF_SEARCH`, so retuning applies to indexes already on disk."""
 IVF_MIN_NPROBE = 16
 IVF_TRAIN_PER_LIST = 40
 IVF_EXACT_SUBSET_FRACTION = 0.05
@@ -202,8 +203,10 @@ class VectorIndex:
                 ef = min(4096, int(ef * math.sqrt(max(1.0, len(self) / len(allowed)))))
             params = faiss.SearchParametersHNSW(efSearch=max(ef, k))
         elif self.kind == "ivf":
+            nlist = self._index.nlist
             exact = allowed is not None and len(allowed) < IVF_EXACT_SUBSET_FRACTION * len(self)
-            params = faiss.SearchParametersIVF(nprobe=self._index.nlist if exact else self._index.nprobe)
+            nprobe = min(nlist, max(IVF_MIN_NPROBE, math.ceil(IVF_NPROBE_FRACTION * nlist)))
+            params = faiss.SearchParametersIVF(nprobe=nlist if exact else nprobe)
         elif selector is None:
             return None
         else:
@@ -309,7 +312,6 @@ def _new_index(kind: str, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index:
             rows = np.random.default_rng(0).choice(len(vectors), IVF_TRAIN_PER_LIST * nlist, replace=False)
             sample = vectors[np.sort(rows)]
         index.train(sample)
-        index.nprobe = min(nlist, max(IVF_MIN_NPROBE, math.ceil(IVF_NPROBE_FRACTION * nlist)))
     if len(ids):
         index.add_with_ids(vectors, ids)
     return index

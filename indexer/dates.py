@@ -13,23 +13,40 @@ import re
 from datetime import date
 
 MONTHS: dict[str, int] = {
-    "januari": 1, "jan": 1,
-    "februari": 2, "feb": 2, "febr": 2,
-    "maart": 3, "mrt": 3, "mar": 3,
-    "april": 4, "apr": 4,
+    "januari": 1,
+    "jan": 1,
+    "februari": 2,
+    "feb": 2,
+    "febr": 2,
+    "maart": 3,
+    "mrt": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
     "mei": 5,
-    "juni": 6, "jun": 6,
-    "juli": 7, "jul": 7,
-    "augustus": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9,
-    "oktober": 10, "okt": 10, "oct": 10,
-    "november": 11, "nov": 11,
-    "december": 12, "dec": 12,
+    "juni": 6,
+    "jun": 6,
+    "juli": 7,
+    "jul": 7,
+    "augustus": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "december": 12,
+    "dec": 12,
 }
 """Full and abbreviated Dutch month names, lower case, without the abbreviation dot."""
 
 _MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
-_WRITTEN = rf"(?P<d>[0-3]?\d)(?:e|ste|de)?\.?[ \t\u00a0]+(?P<m>{_MONTH_WORD})\.?,?[ \t\u00a0]+(?P<y>(?:1[89]|20)\d\d)(?!\d)"
+_GAP = r"(?:[ \t\u00a0]{1,20}(?:\n[ \t\u00a0]{0,20})?|\n[ \t\u00a0]{0,20})"
+"""Space between day, month and year; a line may wrap inside a date ("(ontvangen 23 juli\n2024)")."""
+_WRITTEN = rf"(?P<d>[0-3]?\d)(?:e|ste|de)?\.?{_GAP}(?P<m>{_MONTH_WORD})\.?,?{_GAP}(?P<y>(?:1[89]|20)\d\d)(?!\d)"
 _NUMERIC = r"(?P<nd>[0-3]?\d)(?P<sep>[-./])(?P<nm>[01]?\d)(?P=sep)(?P<ny>(?:1[89]|20)\d\d)(?!\d)"
 _ISO = r"(?P<iy>(?:1[89]|20)\d\d)-(?P<im>[01]\d)-(?P<id>[0-3]\d)(?!\d)"
 _DATE = rf"(?:{_WRITTEN}|{_NUMERIC}|{_ISO})"
@@ -81,8 +98,12 @@ _DATE_ANCHORS: list[re.Pattern[str]] = [
     re.compile(r"(?m)^[ \t>*]*[A-Z][a-z]+(?:[ -][A-Z][a-z]+)?,[ \t]*(?=[^\n]{6,25}\d{4}[ \t*]*$)"),
     # Kamerstuk and Kamervragen headers: the answer date wins over the date the questions came in.
     re.compile(r"(?m)^[ \t]*(?:Voorgesteld|Vastgesteld|Ontvangen)[ \t]+(?:op[ \t]+)?"),
-    re.compile(r"\(ontvangen[ \t]+"),
-    re.compile(r"\(ingezonden[ \t]+"),
+    # rijksoverheid.nl tags a page with its kind and date: "Toespraak | 07-12-2023".
+    re.compile(r"\b(?:Toespraak|Kamerstuk|Brief|Publicatie|Rapport|Nieuwsbericht|Besluit|Beleidsnota) \| "),
+    re.compile(r"\(ontvangen\s+"),
+    re.compile(r"\(ingezonden\s+"),
+    # Moties exported by the Tweede Kamer may print their date on its own line under the signatures.
+    re.compile(rf"(?i)orde van de dag\.?[ \t]*(?:\n[^\n]{{0,40}}){{0,15}}?\n[ \t]*(?=(?i:{_DATE})[ \t]*(?:\n|$))"),
 ]
 
 
@@ -90,8 +111,9 @@ def letter_date(text: str) -> str | None:
     """Return the letter's own date from its colophon or header in `text`, or None.
 
     Anchors are tried in order (Datum field, "Den Haag, …" line, Kamerstuk header, Kamervragen
-    answer, Kamervragen questions); within one anchor the first occurrence wins. Dates that are
-    merely mentioned in the body are never returned.
+    answer, Kamervragen questions, then a date standing alone on one of the first five lines, as
+    moties exported by the Tweede Kamer begin); within one anchor the first occurrence wins.
+    Dates that are merely mentioned in the body are never returned.
     """
     for anchor in _DATE_ANCHORS:
         for match in anchor.finditer(text):
@@ -99,4 +121,7 @@ def letter_date(text: str) -> str | None:
             iso = _iso(found) if found else None
             if iso:
                 return iso
+    for line in [line for line in text[:1000].splitlines() if line.strip()][:5]:
+        if (found := DATE_PATTERN.fullmatch(line.strip())) and (iso := _iso(found)):
+            return iso
     return None

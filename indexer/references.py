@@ -31,7 +31,9 @@ _KAMERSTUK_HEAD = re.compile(rf"\bKamerstuk(?:ken)?{_CHAMBER}?{_YEAR}?,?{_SP}*")
 _DOSSIER_ITEM = re.compile(rf"{_DOSSIER}{_CO_DOSSIERS}{_NR}?")
 _CO_DOSSIER = re.compile(_DOSSIER)
 _ITEM_JOIN = re.compile(rf"{_SP}*(?:,|;|en|/|&){_SP}*(?:(?:Kamerstuk(?:ken)?|nr\.?){_SP}+)?")
-_PARL_ID = re.compile(r"\bkst-(?P<dossier>\d{4,6})(?:-(?P<suffix>[IVXLC]+|\d{1,2}|[A-Z]))?-(?P<nr>\d{1,4})\b", re.IGNORECASE)
+_PARL_ID = re.compile(
+    r"\bkst-(?P<dossier>\d{4,6})(?:-(?P<suffix>[IVXLC]+|\d{1,2}|[A-Z]))?-(?P<nr>\d{1,4})\b", re.IGNORECASE
+)
 _AANHANGSEL = re.compile(
     rf"\bAanhangsel(?:{_SP}+van{_SP}+de)?{_SP}+(?:Handelingen|Hand\.)(?P<chamber>{_CHAMBER})?"
     rf",?{_SP}*(?:vergaderjaar{_SP}*)?(?P<y1>(?:19|20)\d\d){_SP}?[/–-]{_SP}?(?P<y2>(?:19|20)?\d\d)"
@@ -96,7 +98,13 @@ def _numbers(text: str) -> list[str]:
     parts = re.split(rf"{_SP}*(,|en|t/m|tot en met|-|–){_SP}*", text)
     for i in range(0, len(parts), 2):
         number = re.sub(rf"{_SP}", "", parts[i])
-        if i >= 2 and parts[i - 1] in {"t/m", "tot en met", "-", "–"} and number.isdigit() and numbers and numbers[-1].isdigit():
+        if (
+            i >= 2
+            and parts[i - 1] in {"t/m", "tot en met", "-", "–"}
+            and number.isdigit()
+            and numbers
+            and numbers[-1].isdigit()
+        ):
             start, end = int(numbers[-1]), int(number)
             if 0 < end - start <= 50:
                 numbers.extend(str(n) for n in range(start + 1, end + 1))
@@ -114,7 +122,9 @@ def _kamerstuk_items(text: str, head: re.Match[str]) -> list[Reference]:
         dossiers += [dossier_key(co["dossier"], co["suffix"]) for co in _CO_DOSSIER.finditer(item["co"])]
         words = text[head.start() if not refs else item.start() : item.end()]
         if item["nrs"]:
-            refs += [Reference("kamerstuk", kamerstuk_key(d, nr), words) for d in dossiers for nr in _numbers(item["nrs"])]
+            refs += [
+                Reference("kamerstuk", kamerstuk_key(d, nr), words) for d in dossiers for nr in _numbers(item["nrs"])
+            ]
         else:
             refs += [Reference("dossier", d, words) for d in dossiers]
         joiner = _ITEM_JOIN.match(text, item.end())

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indexer.references import find_identifiers, find_references, normalise_dossier, normalise_kamerstuk
+from indexer.references import (
+    find_identifiers,
+    find_references,
+    normalise_dossier,
+    normalise_kamerstuk,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
@@ -25,9 +30,15 @@ def keys(text: str) -> list[tuple[str, str]]:
         ("1 Kamerstukken II 2021/22, 30175, nr. 414", [("kamerstuk", "30175:414")]),
         ("(Kamerstukken II 2009/10, 32 123 XVI, nr. 30)", [("kamerstuk", "32123-XVI:30")]),
         ("Kamerstuk 21 501-32, nrs. 1500 en 1501", [("kamerstuk", "21501-32:1500"), ("kamerstuk", "21501-32:1501")]),
-        ("Kamerstuk 36 410, nrs. 130 t/m 132", [("kamerstuk", "36410:130"), ("kamerstuk", "36410:131"), ("kamerstuk", "36410:132")]),
+        (
+            "Kamerstuk 36 410, nrs. 130 t/m 132",
+            [("kamerstuk", "36410:130"), ("kamerstuk", "36410:131"), ("kamerstuk", "36410:132")],
+        ),
         ("Kamerstukken 29 544, nr. 1 en 31 311, nr. 2", [("kamerstuk", "29544:1"), ("kamerstuk", "31311:2")]),
-        ("Kamerstukken II 2023-2024, 2 9 240 / 3 1 524, nr. 135.", [("kamerstuk", "29240:135"), ("kamerstuk", "31524:135")]),
+        (
+            "Kamerstukken II 2023-2024, 2 9 240 / 3 1 524, nr. 135.",
+            [("kamerstuk", "29240:135"), ("kamerstuk", "31524:135")],
+        ),
         ("Aanhangsel Handelingen II 2023/24, nr. 1314", [("aanhangsel", "ah-tk-20232024-1314")]),
         ("Aanhangsel van de Handelingen, vergaderjaar 2023-2024, nr. 1314", [("aanhangsel", "ah-tk-20232024-1314")]),
         ("https://zoek.officielebekendmakingen.nl/ah-tk-20232024-1314", [("aanhangsel", "ah-tk-20232024-1314")]),
@@ -57,7 +68,13 @@ def test_kamerstuk_queries_normalise_alike(query: str) -> None:
 
 @pytest.mark.parametrize(
     ("query", "dossier"),
-    [("36 410 XVI", "36410-XVI"), ("dossier 36 410-xvi", "36410-XVI"), ("21501-20", "21501-20"), ("motie 29984", "29984"), ("stikstof", None)],
+    [
+        ("36 410 XVI", "36410-XVI"),
+        ("dossier 36 410-xvi", "36410-XVI"),
+        ("21501-20", "21501-20"),
+        ("motie 29984", "29984"),
+        ("stikstof", None),
+    ],
 )
 def test_normalise_dossier(query: str, dossier: str | None) -> None:
     assert normalise_dossier(query) == dossier
@@ -87,7 +104,14 @@ def test_footnotes_of_a_real_kamerbrief() -> None:
     assert len(found) == len(set(found))
 
 
-@given(st.text(alphabet=st.sampled_from("Kamerstukn II 2023/24, 36 410-XVI nr. 137 en / kenmerk Z Aanhangsel Handelingen ah-tk-\n"), max_size=400))
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            "Kamerstukn II 2023/24, 36 410-XVI nr. 137 en / kenmerk Z Aanhangsel Handelingen ah-tk-\n"
+        ),
+        max_size=400,
+    )
+)
 @settings(max_examples=400, deadline=None)
 def test_never_raises_on_citation_like_noise(text: str) -> None:
     for ref in find_references(text) + find_identifiers(text):

@@ -1,0 +1,560 @@
+"""Typed letter fields from an extraction: who wrote what, when, under which kenmerk or Kamerstuk.
+
+Government letters put their metadata in a colophon (sidebar) of labelled fields, Kamerstukken in
+a fixed header and footer, and everything else has to be inferred from the letterhead and the
+signature. `parse_letter` reads all of these with plain rules; official metadata that came with the
+file (`Extraction.fields`) always wins. It never raises: text without any of this gives empty fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import fields as dataclass_fields
+from pathlib import Path
+
+from indexer.dates import DATE_PATTERN, find_dates, letter_date, parse_date
+from indexer.ministries import (
+    MINISTRIES,
+    by_postbus,
+    by_slug,
+    first_named,
+    ministry_in,
+    most_named,
+)
+from indexer.records import Extraction, LetterFields, Reference
+from indexer.references import (
+    aanhangsel_key,
+    dossier_key,
+    find_references,
+    kamerstuk_key,
+)
+
+TWEEDE_KAMER = "Tweede Kamer der Staten-Generaal"
+
+
+# --- colophon labels ---------------------------------------------------------------------------
+
+_LABELS: dict[str, str] = {
+    "datum": r"(?:Plaats/)?Datum(?: vaststelling)?",
+    "betreft": r"Betreft|Onderwerp|Subject",
+    "uw_brief_date": r"Uw (?:brief|e-mail|bericht) (?:van|d\.d\.)",
+    "uw_kenmerk": r"Uw (?:kenmerk|referentie|ref\.|brief \(kenmerk\)|brief)",
+    "kenmerk": r"Ons kenmerk|Onze referentie|Onze ref\.|Kenmerk|Referentie|Ons nummer",
+    "aan": r"Aan",
+    "other": (
+        r"Bijlagen?|Bijlage\(n\)|Inlichtingen(?: bij)?|Contactpersoon|Doorkiesnummer|Bezoekadres|Postadres"
+        r"|Kopie aan|Afschrift aan|Van|From|To|Cc|Sent|Received|Verzonden|Deadline|Zaaknummer|Auteurs?|Versie"
+        r"|Overheidsidentificatienr|Telefoon|Projectnaam|Vergaderplaats|Aanwezig"
+    ),
+}
+"""Colophon labels by field; "other" labels are recognised only so their values are not taken for ours."""
+
+
+def _spaced(label: str) -> str:
+    """Let a label match when a poor text layer split its words ("Onze ref erentie")."""
+    return re.sub(r"(?<=[A-Za-z])(?=[a-z])", " ?", label)
+
+
+_LABEL_ALTERNATIVES = "|".join(f"(?P<{field}>{_spaced(rx)})" for field, rx in _LABELS.items())
+_LABEL_AT_START = re.compile(rf"^(?:{_LABEL_ALTERNATIVES})(?:[ \t]*:[ \t]*|[ \t]+|$)")
+_ANY_LABEL = "|".join(_spaced(rx) for rx in _LABELS.values())
+_OWN_LABEL = "|".join(_spaced(rx) for field, rx in _LABELS.items() if field not in {"aan", "other"})
+_LABEL_INSIDE = re.compile(
+    rf"(?<![ \t])[ \t]+(?=(?:{_ANY_LABEL})(?:[ \t]*:|[ \t]{{2,}}|$))|(?<![ \t])[ \t]{{2,}}(?=(?:{_OWN_LABEL})[ \t])"
+)
+"""Where a flattened line ("Datum   6 november 2023 Betreft   Voortgang …") holds the next label: a label
+followed by a colon or a column gap, or one of our own labels after a column gap."""
+_MULTILINE = {"betreft", "aan"}
+_HEADER_END = re.compile(r"^(?:Geachte|Beste |Dear|L\.S\.|Hierbij|De Kamer,|Vraag 1|Aanleiding|Geadviseerd besluit)")
+
+
+def _accepts(field: str, value: str) -> bool:
+    """Whether `value` can be the value of `field`, so stacked labels get the right values."""
+    if field in {"datum", "uw_brief_date"}:
+        return len(value) < 40 and parse_date(value) is not None
+    if field in {"kenmerk", "uw_kenmerk"}:
+        return (
+            bool(re.search(r"\d", value))
+            and len(value) <= 40
+            and len(value.split()) <= 6
+            and not parse_date(value)
+            and not re.match(r"(?i)pagina\b", value)
+        )
+    if field == "betreft":
+        return len(re.findall(r"[^\W\d_]", value)) >= 3 and not DATE_PATTERN.fullmatch(value.strip())
+    return True
+
+
+def _segments(line: str) -> list[tuple[str | None, str]]:
+    """Split a line into (label field or None, value) pieces; flattened layouts hold several labels a line."""
+    pieces = _LABEL_INSIDE.split(line) if len(line) > 40 else [line]
+    segments: list[tuple[str | None, str]] = []
+    for piece in pieces:
+        match = _LABEL_AT_START.match(piece.strip())
+        if match:
+            segments.append((match.lastgroup, piece.strip()[match.end() :].strip()))
+        elif piece.strip():
+            segments.append((None, piece.strip()))
+    return segments
+
+
+def read_labels(block: str) -> dict[str, str]:
+    """Return colophon values by field from `block`, up to the salutation.
+
+    Handles "Datum 13 april 2022", "Datum:" with the value on the next line, and labels stacked above
+    their values ("Datum\\nBetreft\\n\\n3 februari 2023\\nTitel"): a value goes to the first label of the
+    latest stack that accepts it (`_accepts`).
+    """
+    values: dict[str, str] = {}
+    stacks: list[list[str]] = []
+    open_field: str | None = None
+    after_label = False
+    for raw in block.splitlines()[:120]:
+        line = raw.strip(" \t>*#_|").replace("**", "").strip()
+        if not line:
+            open_field, after_label = None, False
+            continue
+        if _HEADER_END.match(line):
+            break
+        for field, value in _segments(line):
+            if field and not value:
+                if after_label and stacks:
+                    stacks[-1].append(field)
+                else:
+                    stacks.append([field])
+                open_field, after_label = None, True
+                continue
+            after_label = False
+            if field:
+                target: str | None = field if _accepts(field, value) else None
+            elif open_field and open_field in values:
+                values[open_field] += " " + value
+                continue
+            else:
+                target = _take_pending(stacks, value)
+            if target and target not in values:
+                values[target] = value
+            open_field = target if target in _MULTILINE else None
+    pending = {field for stack in stacks for field in stack}
+    if "uw_brief_date" in pending and "betreft" in values:
+        _move_trailing_date(values)
+    return {k: v for k, v in values.items() if k != "other"}
+
+
+def _move_trailing_date(values: dict[str, str]) -> None:
+    """A flattened "Uw brief van  Betreft  X  6 november 2023" prints the awaited date after the subject."""
+    dates = find_dates(values["betreft"])
+    if dates and dates[-1][2] == len(values["betreft"].rstrip()):
+        values["uw_brief_date"] = values["betreft"][dates[-1][1] : dates[-1][2]]
+        values["betreft"] = values["betreft"][: dates[-1][1]].rstrip()
+
+
+def _take_pending(stacks: list[list[str]], value: str) -> str | None:
+    """Remove and return the pending label that `value` belongs to, latest stack first."""
+    for stack in reversed(stacks):
+        for i, field in enumerate(stack):
+            if _accepts(field, value):
+                del stack[i]
+                if not stack:
+                    stacks.remove(stack)
+                return field
+    return None
+
+
+def clean_kenmerk(value: str) -> str:
+    """Undo text-layer spacing in a kenmerk: "I E NW/BSK-2023/ 33017" → "IENW/BSK-2023/33017", "4 1 059776" → "41059776"."""
+    value = re.sub(r"\s*/\s*", "/", value.strip().rstrip(".,;"))
+    tokens = value.split()
+    merged: list[str] = []
+    glue = False
+    for token in tokens:
+        if glue and merged:
+            merged[-1] += token
+        else:
+            merged.append(token)
+        glue = len(token) == 1 and token.isalnum()
+    return " ".join(merged)
+
+
+# --- Kamerstuk header and footer ---------------------------------------------------------------
+
+_FOOTER = re.compile(
+    r"(?P<kamer>Tweede|Eerste) Kamer, vergaderjaar (?P<vj>\d{4}[–-]\d{4}), "
+    r"(?:(?P<ah>Aanhangsel)|(?P<dossier>\d{2} ?\d{3})(?:[ -](?P<suffix>[IVXLC]+|\d{1,2}|[A-Z])\b)?[^\n]*?, nr\. (?P<nr>\d+))"
+)
+_OWN_ID = re.compile(
+    r"\b(?:kst-(?P<dossier>\d{5})(?:-(?P<suffix>[IVXLC]+|\d{1,2}|[A-Z]))?-(?P<nr>\d+)"
+    r"|ah-(?P<house>tk|ek)-(?P<y1>\d{4})(?P<y2>\d{4})-(?P<ah>\d+))\s*\n?\s*ISSN"
+)
+"""The publication's own id, printed above its ISSN (a cited "kst-…" in a link has no ISSN after it)."""
+_HEADER_VJ = re.compile(r"(?mi)^\s*vergaderjaar (\d{4})\s*[–/-]\s*(\d{2,4})\b")
+_HEADER_DOSSIER = re.compile(
+    r"(?m)^[ \t]*(?P<dossier>\d{2} ?\d{3})(?:[ \t]*-?[ \t]*(?P<suffix>[IVXLC]+|\d{1,2}|[A-Z])\b)?(?:[ \t]*$|[ \t]+[A-Z])"
+)
+_HEADER_NR = re.compile(r"(?m)^[ \t]*Nr\.[ \t]*(\d+)\b")
+_MOTIE_ID_LINE = re.compile(r"(?m)^[ \t]*(?P<dossier>\d{5})(?:-(?P<suffix>[IVXLC]+|\d{2}))?-(?P<nr>\d{1,4})[ \t]*$")
+_AH_NUMBER = re.compile(r"(?m)^[ \t]*(\d{1,5})[ \t]*\n[ \t]*(?:Vragen|Vraag) van")
+
+
+def _vergaderjaar(first: str, second: str) -> str:
+    return f"{first}-{second if len(second) == 4 else first[:2] + second}"
+
+
+def _parliamentary_ids(text: str, head: str) -> dict[str, str]:
+    """Dossier, ondernummer, vergaderjaar and aanhangsel of a Kamerstuk or Aanhangsel itself, from its
+    footer line, its "kst-…"/"ah-tk-…" id above the ISSN, or its header."""
+    ids: dict[str, str] = {}
+    if footer := _FOOTER.search(text):
+        ids["vergaderjaar"] = footer["vj"].replace("–", "-")
+        if footer["dossier"]:
+            ids["dossier"] = dossier_key(footer["dossier"], footer["suffix"])
+            ids["ondernummer"] = footer["nr"]
+    if own := _OWN_ID.search(text):
+        if own["dossier"]:
+            ids.setdefault("dossier", dossier_key(own["dossier"], own["suffix"]))
+            ids.setdefault("ondernummer", own["nr"])
+        else:
+            ids["aanhangsel"] = aanhangsel_key(own["house"], own["y1"], own["y2"], own["ah"])
+            ids.setdefault("vergaderjaar", f"{own['y1']}-{own['y2']}")
+    if vj := _HEADER_VJ.search(head):
+        ids.setdefault("vergaderjaar", _vergaderjaar(vj[1], vj[2]))
+        rest = head[vj.end() :]
+        if "Aanhangsel van de Handelingen" in rest[:300] and (number := _AH_NUMBER.search(rest)):
+            ids.setdefault("aanhangsel", aanhangsel_key("tk", vj[1], _vergaderjaar(vj[1], vj[2])[5:], number[1]))
+        elif (dossier := _HEADER_DOSSIER.search(rest[:400])) and (nr := _HEADER_NR.search(rest[:800])):
+            ids.setdefault("dossier", dossier_key(dossier["dossier"], dossier["suffix"]))
+            ids.setdefault("ondernummer", nr[1])
+    if "dossier" not in ids and (motie := _MOTIE_ID_LINE.search(head[:300])):
+        ids["dossier"] = dossier_key(motie["dossier"], motie["suffix"])
+        ids["ondernummer"] = motie["nr"]
+    return ids
+
+
+def _path_ids(path: Path | None) -> dict[str, str]:
+    """Dossier and ondernummer, or aanhangsel, from an official file name ("kst-32545-143.pdf")."""
+    if path is None:
+        return {}
+    name = path.name
+    if match := re.match(r"kst-(\d{5})(?:-([IVXLC]+|\d{1,2}|[A-Z]))?-(\d+)\b", name):
+        return {"dossier": dossier_key(match[1], match[2]), "ondernummer": match[3]}
+    if match := re.match(r"ah-(tk|ek)-(\d{4})(\d{4})-(\d+)\b", name):
+        return {
+            "aanhangsel": aanhangsel_key(match[1], match[2], match[3], match[4]),
+            "vergaderjaar": f"{match[2]}-{match[3]}",
+        }
+    return {}
+
+
+# --- document kind, title, people --------------------------------------------------------------
+
+_MOTIE_HEADING = re.compile(
+    r"(?m)^[ \t]*((?:NADER )?(?:GEWIJZIGDE )?MOTIE VAN (?:HET LID|DE LEDEN) [^\n]+(?:\n[ \t]*\n?[ \t]*EN [A-Z][^\n]*)?)"
+)
+_KAMERSTUK_BRIEF = re.compile(
+    r"(?m)^[ \t]*(?:Nr\.[ \t]*\d+[ \t]+)?"
+    r"(BRIEF VAN DE (?:MINISTERS?|STAATSSECRETARIS(?:SEN)?|MINISTER-PRESIDENT)[^\n]*(?:\n[ \t]*[A-Z ,–-]+$)?)"
+)
+_QUESTIONS = re.compile(r"(?s)(Vragen? van (?:het lid|de leden) .{5,700}?)\s*\(ingezonden")
+_ANSWER = re.compile(r"(?s)Antwoord van (?:de )?(?:[Mm]inister|[Ss]taatssecretaris)[^()]{0,80}\(([^)]{3,80})\)")
+_WOO_MARK = re.compile(r"(?<![\d.])(?:5\.1\.[1-5]|5[.,]?1[.,]?2|10\.2)[ .]?[a-i](?![a-z])")
+"""Woo/Wob redaction grounds printed over blacked-out text ("5.1.2e", OCR'd as "51.2e")."""
+_SIGNATURE_TITLE = re.compile(
+    r"(?im)^[ \t]*(?:de )?((?:minister(?:-president)?|staatssecretaris)(?: van| voor)[^\n]{3,90}?)(?:,?[ \t]*$|,[ \t]{2,})"
+)
+_CLOSING = re.compile(
+    r"(?m)^[ \t]*(?:Met (?:een )?vriendelijke groet|Hoogachtend)[^\n]*\n(?:[ \t]*\n)*([^\n]+(?:\n[^\n]+){0,2})"
+)
+_VOORZITTER = re.compile(r"(?i)(?:aan )?de voorzitter van de (?:tweede|eerste) kamer\s+(?:der|de)\s+staten-generaal")
+_ADDRESS_LINE = re.compile(
+    r"(?i)^(?:postbus|\d{4} ?[a-z]{2}\b|per e-?mail|www\.|t\.a\.v\.|den haag$|[a-z .'-]+ \d+[a-z]?$)"
+)
+_UNIT_START = re.compile(
+    r"^(?:Directoraat-[Gg]eneraal|Directie|Programmadirectie|Dienst|Afdeling|Eenheid|Inspectie|Agentschap)\b"
+)
+
+
+def _recase(heading: str, text: str) -> str:
+    """Turn an ALL-CAPS heading into sentence case, keeping the casing of names as the text prints them."""
+    if heading != heading.upper():
+        return heading
+    result = heading[:1] + heading[1:].lower()
+    names = list(MINISTRIES) + [
+        line.strip() for line in text.splitlines() if 1 <= len(line.split()) <= 4 and line.strip()[:1].isupper()
+    ]
+    for name in sorted(set(names), key=len, reverse=True):
+        result = re.sub(rf"(?<!\w){re.escape(name.lower())}(?!\w)", lambda _m, n=name: n, result)
+    return result[:1].upper() + result[1:]
+
+
+def _doc_type(text: str, head: str, labels: dict[str, str], ids: dict[str, str]) -> str | None:
+    """Classify by the fixed phrases each kind of document carries in its head."""
+    start = head[:3000]
+    if _MOTIE_HEADING.search(start):
+        return "motie"
+    if "Aanhangsel van de Handelingen" in start or ("aanhangsel" in ids and "dossier" not in ids):
+        return "antwoord op Kamervragen" if re.search(r"\bAntwoord (?:van|op)\b", text[:6000]) else "Kamervragen"
+    if _KAMERSTUK_BRIEF.search(start):
+        return "Kamerbrief"
+    if re.search(r"(?i)\b(?:woo|wob)-?(?:deel)?besluit\b|besluit op uw (?:woo|wob)-verzoek", start):
+        return "Woo-besluit"
+    if len(_WOO_MARK.findall(text[:20000])) >= 3:
+        return "Woo-document"
+    if re.search(
+        r"(?m)^\s*TER (?:ONDERTEKENING|BESLUITVORMING|INFORMATIE|BESLISSING)|\(ter beslissing\)|^\s*N ?ota\s*$", start
+    ):
+        return "beslisnota"
+    if re.match(r"\s*Fiche \d+:", text):
+        return "BNC-fiche"
+    if re.match(r"\s*Toespraak\b", text):
+        return "toespraak"
+    if _VOORZITTER.search(start):
+        return "Kamerbrief"
+    decision = r"(?i)\b(?:besluit|beschikking)\b|\b(?:verlening|vaststelling|wijziging)\b.*subsidie"
+    if re.search(decision, labels.get("betreft", "")) or re.search(r"(?m)^\s*Besluit\b", start):
+        return "besluit"
+    if "dossier" in ids:
+        return "Kamerstuk"
+    if re.search(r"(?mi)^\s*>?\s*Retouradres\b", start) or re.search(r"(?m)^\s*(?:Geachte|Beste)\b", start):
+        return "brief"
+    return None
+
+
+def _title(text: str, head: str, labels: dict[str, str], doc_type: str | None) -> str | None:
+    """Betreft/onderwerp, else the heading each kind of document uses, else its first heading-like line."""
+    if labels.get("betreft"):
+        return " ".join(labels["betreft"].split())
+    if doc_type == "motie" and (motie := _MOTIE_HEADING.search(head)):
+        return _recase(" ".join(motie[1].split()), text)
+    if doc_type in {"antwoord op Kamervragen", "Kamervragen"} and (questions := _QUESTIONS.search(text[:6000])):
+        return " ".join(questions[1].split())
+    if brief := _KAMERSTUK_BRIEF.search(head[:3000]):
+        return _recase(" ".join(brief[1].split()), text)
+    if doc_type in _TITLED_BY_FIRST_LINE:
+        return _first_heading(text)
+    return None
+
+
+_TITLED_BY_FIRST_LINE = {None, "toespraak", "BNC-fiche", "Kamerstuk"}
+"""Kinds whose first line is their title (reports, brochures, speeches, fiches, other Kamerstukken);
+a letter's first lines are its letterhead, so it gets no title from them."""
+
+
+def _first_heading(text: str) -> str | None:
+    """The first heading-like line, joined with up to two short lines that continue it, less the
+    "Toespraak | 07-12-2023" tag rijksoverheid.nl adds."""
+    lines: list[str] = []
+    for raw in text.splitlines()[:20]:
+        line = " ".join(raw.strip(" >*#").split())
+        letters = re.findall(r"[^\W\d_]", line)
+        heading = 3 <= len(line) <= 200 and len(letters) >= 0.6 * len(line.replace(" ", ""))
+        heading = heading and not re.match(r"(?i)retouradres|tweede kamer", line) and not _LABEL_AT_START.match(line)
+        if lines and (not heading or len(line) > 60 or len(" ".join(lines)) >= 40):
+            break
+        if heading:
+            lines.append(line)
+    title = re.sub(r"\s+\w+ \| [\d-]+$", "", " ".join(lines))
+    return title or None
+
+
+def _colophon(sidebar: str, text: str) -> str:
+    """The letterhead and colophon: the sidebar when the extractor kept it apart, else the text before
+    the salutation (at most 1500 characters), where the sending ministry prints its name."""
+    if sidebar:
+        return sidebar
+    end = re.search(r"(?m)^[ \t]*(?:Geachte|Beste |Dear|Hierbij)|(?:Betreft|Onderwerp)\b[^\n]*", text[:1500])
+    return text[: end.end() if end else 1500]
+
+
+def _sender(text: str, colophon: str, doc_type: str | None, labels: dict[str, str]) -> str | None:
+    """The sending ministry, from the most to the least telling place: Kamerstuk heading, Kamervragen
+    answer, letterhead, the minister a beslisnota is addressed to, signature, Postbus of the return
+    address, web and mail addresses, and finally the ministry the text names most."""
+    if doc_type in {"motie", "Kamervragen"}:
+        return TWEEDE_KAMER
+    candidates: list[str | None] = []
+    if brief := _KAMERSTUK_BRIEF.search(text[:3000]):
+        candidates += [ministry_in(" ".join(brief[1].split()))]
+    if answer := _ANSWER.search(text[:6000]):
+        candidates.append(ministry_in(answer[1]))
+    candidates.append(first_named(colophon))
+    if doc_type == "beslisnota" and (to := re.match(r"(?:M|Stas|SG)([A-Za-z]{2,5})\b", labels.get("aan", ""))):
+        candidates.append(ministry_in(to[1]))
+    candidates += [ministry_in(m[1]) for m in _SIGNATURE_TITLE.finditer(text[-3000:])][:1]
+    return_address = ["".join(m.group().split()) for m in re.finditer(r"Retouradres[^\n]{0,40}", colophon)]
+    candidates += [by_postbus(m[1]) for line in return_address for m in re.finditer(r"Postbus(\d{5})", line)]
+    candidates += [by_slug(m[1]) for m in re.finditer(r"(?:rijksoverheid\.nl/|www\.)([a-z]{2,8})\b", colophon)]
+    domains = Counter(m[1].lower() for m in re.finditer(r"@(min[a-z]{2,6})\.nl\b", text))
+    candidates += [by_slug(domain) for domain, _ in domains.most_common(1)]
+    found = next((c for c in candidates if c), None) or most_named(text)
+    return f"Ministerie van {found}" if found else None
+
+
+_NAME_LINE = re.compile(r"(?:(?:drs|dr|mr|ir|prof|ing|mw|mevr|dhr)\.\s*)*[A-Z][\w.'’ -]{1,39}")
+_MEMBER = re.compile(
+    r"(?:[A-Z][\w'’.-]*|van|de|der|den|ter|te|in|het|'t|’t)(?: (?:[A-Z][\w'’.-]*|van|de|der|den|ter|te|in|het|'t|’t)){0,4}"
+)
+"""A Kamerlid under a motie: capitalised words and tussenvoegsels only ("Inge van Dijk", "Van der Graaf")."""
+
+
+def _signed(tail: str, title: re.Match[str]) -> str:
+    """One signature: the title line, "namens deze" and function lines, and the name under it
+    (or, in templates that print it first, the name above it)."""
+    parts = [re.split(r",?[ \t]{2,}", " ".join(_recase(title.group().strip(), "").split()))[0].rstrip(",")]
+    rest = tail[title.end() :].partition("\n")[2]
+    for line in [line.strip() for line in rest.splitlines() if line.strip()][:4]:
+        if len(line) > 60 or _SIGNATURE_TITLE.match(line):
+            break
+        if line.endswith(","):
+            parts.append(line.rstrip(","))
+            continue
+        if _NAME_LINE.fullmatch(line):
+            parts.append(line)
+        break
+    before = [line.strip() for line in tail[: title.start()].splitlines() if line.strip()][-1:]
+    name_first = not title.group().strip().lower().startswith("de ")
+    if (
+        len(parts) == 1
+        and name_first
+        and before
+        and _NAME_LINE.fullmatch(before[0])
+        and not re.search(r"\.$|^P ?agina\b", before[0])
+    ):
+        parts.append(before[0])
+    return ", ".join(parts)
+
+
+def _signatory(text: str, doc_type: str | None) -> str | None:
+    """Who signed: the indieners of a motie, the title and name under a letter, or the closing block."""
+    if doc_type == "motie":
+        end = re.search(r"(?i)en gaat over tot de orde van de dag\.?[ \t]*\n", text)
+        names: list[str] = []
+        for line in text[end.end() :].splitlines()[:20] if end else []:
+            if line.strip() and not _MEMBER.fullmatch(line.strip()):
+                break
+            names += [line.strip()] if line.strip() else []
+        return ", ".join(names) or None
+    tail = text[-3000:]
+    signed = [_signed(tail, title) for title in _SIGNATURE_TITLE.finditer(tail)]
+    if signed:
+        return "; ".join(signed)
+    if closing := _CLOSING.search(tail):
+        lines = [" ".join(line.split()) for line in closing[1].splitlines() if line.strip()]
+        return ", ".join(lines[:3]) or None
+    return None
+
+
+def _addressee(text: str, head: str, labels: dict[str, str]) -> str | None:
+    """The Kamer voorzitter, the "Aan:" field, or the address block under the return address."""
+    if voorzitter := _VOORZITTER.search(head[:4000]):
+        return " ".join(voorzitter.group().split())
+    if labels.get("aan"):
+        return " ".join(labels["aan"].split())[:150]
+    retour = re.search(r"(?mi)^[ \t*>]*Retouradres\b[^\n]*\n", head[:3000])
+    if not retour:
+        return None
+    names: list[str] = []
+    for raw in head[retour.end() :].splitlines()[:12]:
+        line = " ".join(raw.strip(" *").split())
+        if not line:
+            if names:
+                break
+            continue
+        if _ADDRESS_LINE.match(line) or _WOO_MARK.fullmatch(line) or _UNIT_START.match(line) or "www." in line:
+            if names:
+                break
+            continue
+        if names and line[:1].islower():
+            names[-1] += " " + line
+        else:
+            names.append(line)
+    addressee = ", ".join(names)
+    return addressee if 0 < len(addressee) <= 150 else None
+
+
+def _sender_unit(head: str) -> str | None:
+    """The directie or directoraat-generaal named in the letterhead, its wrapped lines joined."""
+    lines = [" ".join(line.strip(" *>").split()) for line in head[:3000].splitlines()]
+    for i, line in enumerate(lines):
+        if _UNIT_START.match(line):
+            unit = [line]
+            for nxt in lines[i + 1 : i + 5]:
+                if not nxt or _ADDRESS_LINE.match(nxt) or _LABEL_AT_START.match(nxt) or re.search(r"\d{2}", nxt):
+                    break
+                unit.append(nxt)
+            return " ".join(unit)[:150]
+    return None
+
+
+_UW_BRIEF = re.compile(
+    r"\b(?:[Uu]w|[Jj]ullie|[Jj]e)\s+(?:brief|schrijven|e-?mail|bericht)\s+(?:van|d\.d\.|gedateerd)\s+"
+)
+
+
+def _uw_brief_date(text: str, labels: dict[str, str]) -> str | None:
+    """Date of the letter being answered: the "Uw brief van" field, else "In jullie brief van …" in the opening."""
+    for field in ("uw_brief_date", "uw_kenmerk"):
+        if labels.get(field) and (iso := parse_date(labels[field])):
+            return iso
+    for match in _UW_BRIEF.finditer(text[:5000]):
+        if iso := parse_date(text[match.end() : match.end() + 40]):
+            return iso
+    return None
+
+
+# --- the whole letter --------------------------------------------------------------------------
+
+_FIELD_NAMES = {f.name for f in dataclass_fields(LetterFields)} - {"references"}
+
+
+def parse_letter(extraction: Extraction, path: Path | None = None) -> LetterFields:
+    """Return the letter's typed fields from its sidebar, its text and, winning over both, `extraction.fields`.
+
+    `path` only helps when the file name is an official id ("kst-32545-143.pdf"). Fields that cannot be
+    found stay None; arbitrary text never raises.
+    """
+    text = extraction.text
+    sidebar = extraction.sidebar
+    head = f"{sidebar}\n{text[:6000]}" if sidebar else text[:6000]
+    labels = read_labels(text[:6000])
+    labels.update(read_labels(sidebar))
+    ids = {**_path_ids(path), **_parliamentary_ids(text, head)}
+    doc_type = _doc_type(text, head, labels, ids)
+    letter = LetterFields(
+        doc_type=doc_type,
+        title=_title(text, head, labels, doc_type),
+        date=(parse_date(labels["datum"]) if labels.get("datum") else None)
+        or letter_date(sidebar)
+        or letter_date(text[:8000]),
+        sender=_sender(text, _colophon(sidebar, text), doc_type, labels),
+        sender_unit=_sender_unit(head),
+        signatory=_signatory(text, doc_type),
+        addressee=_addressee(text, head, labels),
+        kenmerk=clean_kenmerk(labels["kenmerk"]) if labels.get("kenmerk") else None,
+        uw_kenmerk=clean_kenmerk(labels["uw_kenmerk"])
+        if labels.get("uw_kenmerk") and not parse_date(labels["uw_kenmerk"])
+        else None,
+        uw_brief_date=_uw_brief_date(text, labels),
+        **ids,
+    )
+    for key, value in extraction.fields.items():
+        if key in _FIELD_NAMES and value:
+            setattr(letter, key, value)
+    letter.references = _cited(text, letter)
+    return letter
+
+
+def _cited(text: str, letter: LetterFields) -> list[Reference]:
+    """References in the text, less the document's own Kamerstuk, Aanhangsel and kenmerk."""
+    own = set()
+    if letter.dossier and letter.ondernummer:
+        own.add(("kamerstuk", kamerstuk_key(letter.dossier, letter.ondernummer)))
+    if letter.aanhangsel:
+        own.add(("aanhangsel", letter.aanhangsel))
+    own_kenmerk = re.sub(r"\s", "", letter.kenmerk or "")
+    return [
+        ref
+        for ref in find_references(text)
+        if (ref.kind, ref.value) not in own
+        and not (ref.kind == "kenmerk" and own_kenmerk and ref.value.replace(" ", "") in own_kenmerk)
+    ]

@@ -88,7 +88,7 @@ def _accepts(field: str, value: str) -> bool:
 
 def _segments(line: str) -> list[tuple[str | None, str]]:
     """Split a line into (label field or None, value) pieces; flattened layouts hold several labels a line."""
-    pieces = _LABEL_INSIDE.split(line) if len(line) > 40 else [line]
+    pieces = _LABEL_INSIDE.split(line)
     segments: list[tuple[str | None, str]] = []
     for piece in pieces:
         match = _LABEL_AT_START.match(piece.strip())
@@ -102,9 +102,10 @@ def _segments(line: str) -> list[tuple[str | None, str]]:
 def read_labels(block: str) -> dict[str, str]:
     """Return colophon values by field from `block`, up to the salutation.
 
-    Handles "Datum 13 april 2022", "Datum:" with the value on the next line, and labels stacked above
-    their values ("Datum\\nBetreft\\n\\n3 februari 2023\\nTitel"): a value goes to the first label of the
-    latest stack that accepts it (`_accepts`).
+    Handles "Datum 13 april 2022", "Datum:" with the value on the next line, a subject wrapped over
+    short lines, two columns on one line, and labels stacked above their values
+    ("Datum\\nBetreft\\n\\n3 februari 2023\\nTitel"): a value goes to the first label of the latest
+    stack that accepts it (`_accepts`).
     """
     values: dict[str, str] = {}
     stacks: list[list[str]] = []
@@ -126,9 +127,14 @@ def read_labels(block: str) -> dict[str, str]:
                 open_field, after_label = None, True
                 continue
             after_label = False
+            if field in {"datum", "uw_brief_date"} and (date := DATE_PATTERN.search(value)):
+                # Two columns on one line: "Datum 1 maart 2011 5687928/11" under a pending "Ons kenmerk".
+                value, rest = value[: date.end()], value[date.end() :].strip()
+                if rest and (other := _take_pending(stacks, rest)) and other not in values:
+                    values[other] = rest
             if field:
                 target: str | None = field if _accepts(field, value) else None
-            elif open_field and open_field in values:
+            elif open_field in values and len(line) <= 60 and len(values[open_field]) < 200:
                 values[open_field] += " " + value
                 continue
             else:
@@ -249,7 +255,8 @@ def _path_ids(path: Path | None) -> dict[str, str]:
 # --- document kind, title, people --------------------------------------------------------------
 
 _MOTIE_HEADING = re.compile(
-    r"(?m)^[ \t]*((?:NADER )?(?:GEWIJZIGDE )?MOTIE VAN (?:HET LID|DE LEDEN) [^\n]+(?:\n[ \t]*\n?[ \t]*EN [A-Z][^\n]*)?)"
+    r"(?m)^[ \t]*(?:Nr\.[ \t]*\d+[ \t]+)?"
+    r"((?:NADER )?(?:GEWIJZIGDE )?MOTIE VAN (?:HET LID|DE LEDEN) [^\n]+(?:\n[ \t]*\n?[ \t]*EN [A-Z][^\n]*)?)"
 )
 _KAMERSTUK_BRIEF = re.compile(
     r"(?m)^[ \t]*(?:Nr\.[ \t]*\d+[ \t]+)?"

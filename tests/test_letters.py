@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pdfplumber
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -70,6 +71,30 @@ def test_pdftotext_kamerbrief_with_labels_stacked_above_values() -> None:
     assert letter.sender == "Ministerie van Infrastructuur en Waterstaat"
     assert letter.signatory == "De minister van Infrastructuur en Waterstaat, Mark Harbers"
     assert ("kamerstuk", "30175:414") in [(r.kind, r.value) for r in letter.references]
+
+
+@pytest.mark.parametrize(
+    ("pdf", "kenmerk", "title"),
+    [
+        (
+            "pdf/ienw_kamerbrieven_pdftextsplitter/Kamerbrief_innovatie_missie.pdf",
+            "DGBI – I&K/26844711",
+            "Herijkte missies van het missiegedreven innovatiebeleid",
+        ),
+        (
+            "plooi_testdata/ronl-archief/plooicb-2011-5424/1/pdf/20110301-5687928a-draagmoederschap.pdf",
+            "5687928/11",
+            "Draagmoederschap",
+        ),
+    ],
+)
+def test_colophon_interleaved_with_the_address_block(pdf: str, kenmerk: str, title: str) -> None:
+    """pdfplumber reads the two columns line by line: "Datum 1 maart 2011 5687928/11" under "Ons kenmerk",
+    and the body follows the subject without a blank line or a salutation."""
+    with pdfplumber.open(CORPUS / pdf) as document:
+        pages = [Page(n, page.extract_text() or "") for n, page in enumerate(document.pages, 1)]
+    letter = parse_letter(Extraction(pages=pages))
+    assert (letter.kenmerk, letter.title) == (kenmerk, title)
 
 
 def test_motie() -> None:

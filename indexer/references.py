@@ -172,7 +172,10 @@ def _unique(found: list[tuple[int, Reference]]) -> list[Reference]:
 
 _QUERY_KAMERSTUK = re.compile(rf"(?<![\w-]){_DOSSIER}(?:{_NR}|{_SP}*:{_SP}*(?P<colon>\d{{1,4}}))")
 _QUERY_KEYED_DOSSIER = re.compile(rf"(?i:\bdossier(?:nummer)?\b){_SP}*:?{_SP}*{_DOSSIER}")
-_QUERY_BARE_DOSSIER = re.compile(rf"(?<![\w/-])(?P<dossier>\d{{5}}|\d\d{_SP}\d{{3}})(?P<suffix>{_SUFFIX})?(?![\w/-])")
+_QUERY_BARE_DOSSIER = re.compile(
+    rf"(?<![\w/.,-])(?<!Postbus )(?<!postbus )(?<!€ )(?<!€)(?P<dossier>[1-3]\d{{4}}|[1-3]\d{_SP}\d{{3}})(?P<suffix>{_SUFFIX})?(?![\w/.,-])"
+)
+"""A bare dossier number in a query (10000–39999, the range dossiers have), not a Postbus or an amount."""
 _QUERY_NUMBER = re.compile(r"(?<![\w/-])\d{6,12}(?![\w/-])")
 
 

@@ -91,6 +91,7 @@ def test_normalise_dossier(query: str, dossier: str | None) -> None:
         ("moties 36410-XVI stikstof", [("dossier", "36410-XVI")]),
         ("Kamerstuk 36 410 XVI nr 137", [("kamerstuk", "36410-XVI:137")]),
         ("wat kost de ov-chipkaart in 2024", []),
+        ("brief aan Postbus 20201 over € 15000 of 1.250.000 euro", []),
     ],
 )
 def test_find_identifiers_in_queries(query: str, expected: list[tuple[str, str]]) -> None:

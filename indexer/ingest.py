@@ -21,6 +21,7 @@ import numpy as np
 from indexer.discover import discover
 from indexer.encoder import Encoder
 from indexer.extract import extract
+from indexer.extract_xml import sidecar_files
 from indexer.letters import parse_letter
 from indexer.passages import split_passages
 from indexer.records import PAGE_SEPARATOR, Extraction, LetterFields
@@ -106,8 +107,9 @@ def ingest(
     found = discover(paths)
     report.failed.extend(FileError(str(p), "discover", reason) for p, reason in found.problems)
     stored = store.file_state()
+    sidecars = sidecar_files(found.files)  # metadata.xml and other renderings of one publication
     todo: list[tuple[Path, str, int]] = []
-    for path in found.files:
+    for path in (f for f in found.files if f not in sidecars):
         try:
             sha, size = file_sha256(path), path.stat().st_size
         except OSError as error:
@@ -126,7 +128,7 @@ def ingest(
         if on_commit:
             on_commit(change)
 
-    total = len(found.files)
+    total = len(found.files) - len(sidecars)
     done = len(report.skipped)
     pending: list[_Pending] = []
     pending_texts = 0

@@ -1,0 +1,50 @@
+"""Shared fixtures: a small archive built once per session from real letters with the real model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from archive import Archive
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "corpus"
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+IENW = CORPUS / "pdf" / "ienw_kamerbrieven_pdftextsplitter"
+
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not CORPUS.is_dir():
+        raise pytest.UsageError(f"tests read real documents from {CORPUS}; put ../shared beside the repository")
+
+
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive of the demo corpus plus two IenW Kamerbrieven (PDF), built once."""
+    folder = tmp_path_factory.mktemp("letters")
+    for source in sorted(DEMO.iterdir()):
+        shutil.copy(source, folder / source.name)
+    for name in ("Kamerbrief_emissie_luchtvaart.pdf", "Kamerbrief_circulaire_economie.pdf"):
+        shutil.copy(IENW / name, folder / name)
+    path = tmp_path_factory.mktemp("archive")
+    with Archive.open(path) as archive:
+        report = archive.ingest([folder])
+    assert report.ok, report.failed
+    return path
+
+
+@pytest.fixture
+def demo(demo_path: Path) -> Archive:
+    archive = Archive.open(demo_path)
+    yield archive
+    archive.close()
+
+
+def doc_of(archive: Archive, needle: str) -> str:
+    """The key of the stored document whose file name contains `needle`."""
+    [row] = [d for d in archive.store.documents() if needle in Path(d.path).name]
+    return row.key

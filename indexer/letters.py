@@ -272,7 +272,8 @@ _SIGNATURE_TITLE = re.compile(
 _CLOSING = re.compile(
     r"(?m)^[ \t]*(?:Met (?:een )?vriendelijke groet|Hoogachtend)[^\n]*\n(?:[ \t]*\n)*([^\n]+(?:\n[^\n]+){0,2})"
 )
-_VOORZITTER = re.compile(r"(?i)(?:aan )?de voorzitter van de (?:tweede|eerste) kamer\s+(?:der|de)\s+staten-generaal")
+_VOORZITTER = re.compile(r"(?i)(?:aan )?de voorzitter van de (?:tweede|eerste) kamer\b")
+"""The Kamer addressed; "der Staten-Generaal" may be wrapped away or interleaved with the letterhead."""
 _ADDRESS_LINE = re.compile(
     r"(?i)^(?:postbus|\d{4} ?[a-z]{2}\b|per e-?mail|www\.|t\.a\.v\.|den haag$|[a-z .'-]+ \d+[a-z]?$)"
 )
@@ -454,7 +455,7 @@ def _signatory(text: str, doc_type: str | None) -> str | None:
 def _addressee(text: str, head: str, labels: dict[str, str]) -> str | None:
     """The Kamer voorzitter, the "Aan:" field, or the address block under the return address."""
     if voorzitter := _VOORZITTER.search(head[:4000]):
-        return " ".join(voorzitter.group().split())
+        return " ".join(voorzitter.group().split()) + " der Staten-Generaal"
     if labels.get("aan"):
         return " ".join(labels["aan"].split())[:150]
     retour = re.search(r"(?mi)^[ \t*>]*Retouradres\b[^\n]*\n", head[:3000])
@@ -486,7 +487,7 @@ def _sender_unit(head: str) -> str | None:
         if _UNIT_START.match(line):
             unit = [line]
             for nxt in lines[i + 1 : i + 5]:
-                if not nxt or _ADDRESS_LINE.match(nxt) or _LABEL_AT_START.match(nxt) or re.search(r"\d{2}", nxt):
+                if not nxt or _ADDRESS_LINE.match(nxt) or _LABEL_AT_START.match(nxt) or re.match(r"(?:De|Aan|Het) |.*\d\d", nxt):
                     break
                 unit.append(nxt)
             return " ".join(unit)[:150]

@@ -129,7 +129,7 @@ class LexicalIndex:
         finally:
             writer.wait_merging_threads()
         self._index.reload()
-        _write_json(self.path / STAMP_NAME, {**stamp, **_own_stamp(), "count": len(self), "built_at": _now()})
+        _write_json(self.path / STAMP_NAME, {"built_at": _now(), **stamp, **_own_stamp(), "count": len(self)})
 
     @classmethod
     def rebuild(cls, path: Path, rows: Iterable[tuple[int, int, str]], stamp: dict) -> LexicalIndex:
@@ -160,7 +160,7 @@ class LexicalIndex:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         writer.wait_merging_threads()
-        _write_json(tmp / STAMP_NAME, {**stamp, **_own_stamp(), "count": count, "built_at": _now()})
+        _write_json(tmp / STAMP_NAME, {"built_at": _now(), **stamp, **_own_stamp(), "count": count})
         if path.exists():
             os.rename(path, old)
         os.rename(tmp, path)

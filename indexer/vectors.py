@@ -75,6 +75,9 @@ class VectorIndex:
         self.auto = auto
         self.read_only = read_only
         self._deleted = 0 if kind != "hnsw" else int((faiss.vector_to_array(index.id_map) < 0).sum())
+        self._positions: tuple[np.ndarray, np.ndarray] | None = None
+        """HNSW only: (sorted slot ids, their storage positions), built on the first subset search
+        and dropped on any change; spares each filtered query an O(n) scan of the id map."""
 
     # --- building -------------------------------------------------------------------------------
 
@@ -99,6 +102,7 @@ class VectorIndex:
         ids, vectors = _checked(ids, vectors, self.dim)
         if not len(ids):
             return
+        self._positions = None
         present = ids[np.isin(ids, self.ids())]
         if len(present):
             self.remove(present)
@@ -118,6 +122,7 @@ class VectorIndex:
         if self.kind != "hnsw":
             self._index.remove_ids(faiss.IDSelectorBatch(ids))
             return
+        self._positions = None
         slots = faiss.vector_to_array(self._index.id_map)
         hit = np.isin(slots, ids)
         if not hit.any():
@@ -216,15 +221,24 @@ class VectorIndex:
         return params
 
     def _exact_subset(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> list[list[tuple[int, float]]]:
-        slots = faiss.vector_to_array(self._index.id_map)
-        positions = np.flatnonzero(np.isin(slots, allowed))
+        """Score every allowed vector (gathered from HNSW storage) against the queries; exact top-k."""
+        if self._positions is None:
+            slots = faiss.vector_to_array(self._index.id_map)
+            order = np.argsort(slots, kind="stable")
+            self._positions = slots[order], order
+        sorted_ids, order = self._positions
+        at = np.minimum(np.searchsorted(sorted_ids, allowed), len(sorted_ids) - 1)
+        found = sorted_ids[at] == allowed
+        subset_ids, positions = allowed[found], order[at[found]]
+        if not len(positions):
+            return [[] for _ in queries]
         scores = queries @ self._stored()[positions].T
         k = min(k, len(positions))
         results = []
         for row in scores:
             top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
             top = top[np.argsort(-row[top], kind="stable")]
-            results.append([(int(slots[positions[j]]), float(row[j])) for j in top])
+            results.append([(int(subset_ids[j]), float(row[j])) for j in top])
         return results
 
     # --- persistence ----------------------------------------------------------------------------

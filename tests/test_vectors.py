@@ -33,6 +33,13 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ids, x.astype(np.float32), (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
 
 
+@pytest.fixture(scope="module")
+def built(data) -> dict[str, VectorIndex]:
+    """One index per kind for the tests that only search (HNSW builds dominate the run time)."""
+    ids, x, _ = data
+    return {kind: VectorIndex.build(ids, x, kind=kind) for kind in KINDS}
+
+
 def brute_force(ids: np.ndarray, x: np.ndarray, queries: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
     scores = queries @ x.T
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
@@ -45,9 +52,9 @@ def recall(got: list[list[tuple[int, float]]], want: list[list[tuple[int, float]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_top_k_matches_brute_force(kind: str, data) -> None:
+def test_top_k_matches_brute_force(kind: str, data, built) -> None:
     ids, x, queries = data
-    index = VectorIndex.build(ids, x, kind=kind)
+    index = built[kind]
     got, want = index.search(queries, 10), brute_force(ids, x, queries, 10)
     if kind == "flat":
         assert [[i for i, _ in row] for row in got] == [[i for i, _ in row] for row in want]
@@ -63,9 +70,9 @@ def test_top_k_matches_brute_force(kind: str, data) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("size", [1, 7, 300, 2500])
-def test_allowed_returns_best_of_the_subset(kind: str, size: int, data) -> None:
+def test_allowed_returns_best_of_the_subset(kind: str, size: int, data, built) -> None:
     ids, x, queries = data
-    index = VectorIndex.build(ids, x, kind=kind)
+    index = built[kind]
     pick = np.random.default_rng(size).choice(len(ids), size, replace=False)
     allowed = np.concatenate([ids[pick], [10**12]])  # an id the index does not hold is ignored
     got = index.search(queries, 10, allowed=allowed)
@@ -153,9 +160,9 @@ def test_save_load_roundtrip(kind: str, data, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_mmap_load_is_read_only(kind: str, data, tmp_path: Path) -> None:
+def test_mmap_load_is_read_only(kind: str, data, built, tmp_path: Path) -> None:
     ids, x, queries = data
-    index = VectorIndex.build(ids, x, kind=kind)
+    index = built[kind]
     index.save(tmp_path, {"generation": 1})
     mapped, _ = VectorIndex.load(tmp_path, mmap=True)
     assert mapped.search(queries, 10) == index.search(queries, 10)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from indexer.extract_pdf import ExtractError, extract_pdf
+from indexer.errors import ExtractError
+from indexer.extract_pdf import extract_pdf
 from indexer.extract_text import extract_text
 from indexer.extract_xml import extract_xml
 from indexer.records import Extraction

@@ -34,12 +34,25 @@ produce. The choices, each checked on the moties and the seed letters in shared/
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_DUTCH
+
+
+def _snowball_dutch_stopwords() -> frozenset[str]:
+    """bm25s's copy of Snowball's Dutch stop list, read from its module file: `import bm25s` pulls in
+    scipy (seconds on a busy machine), which `archive search` must not pay for a word list."""
+    spec = importlib.util.find_spec("bm25s")
+    assert spec is not None and spec.submodule_search_locations, "bm25s is a dependency"
+    location = Path(next(iter(spec.submodule_search_locations))) / "stopwords.py"
+    module = importlib.util.module_from_spec(importlib.util.spec_from_file_location("_bm25s_stopwords", location))
+    module.__loader__.exec_module(module)  # type: ignore[union-attr]
+    return frozenset(module.STOPWORDS_DUTCH)
+
 
 STEMMER_ALGORITHM = "dutch_porter"
 """Recorded in the lexical index's stamp: changing it means the index must be rebuilt."""
@@ -49,7 +62,7 @@ ANALYSIS_VERSION = 1
 
 MAX_TOKEN_CHARS = 64
 
-_STOPWORDS = frozenset(STOPWORDS_DUTCH)
+_STOPWORDS = _snowball_dutch_stopwords()
 _STEMMER = Stemmer.Stemmer(STEMMER_ALGORITHM)
 
 _SPACE = r"[ \u00a0\u202f]"

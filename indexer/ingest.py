@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.pool import Pool
 from pathlib import Path
 
@@ -25,39 +25,12 @@ from indexer.extract_xml import sidecar_files
 from indexer.letters import parse_letter
 from indexer.passages import split_passages
 from indexer.records import PAGE_SEPARATOR, Extraction, LetterFields
+from indexer.report import FileError, IngestReport
 from indexer.store import Change, Store, file_sha256, text_hash
 
 EMBED_BATCH = 256
 """Passages gathered across documents before calling the encoder: big enough for length-sorted
 batches to pay off, small enough that a crash loses little work."""
-
-
-@dataclass
-class FileError:
-    path: str
-    stage: str
-    """discover, read, extract, embed or store: where it went wrong."""
-    error: str
-
-
-@dataclass
-class IngestReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    """Unchanged since the last run (same content hash)."""
-    removed: list[str] = field(default_factory=list)
-    failed: list[FileError] = field(default_factory=list)
-    pages: int = 0
-    passages: int = 0
-    embedded: int = 0
-    """Passages actually sent to the encoder (identical or known passages are not)."""
-    seconds: float = 0.0
-    encoder_seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
 
 @dataclass

@@ -1,0 +1,34 @@
+"""What an ingest run reports, kept apart from the run itself so that importing it stays cheap
+(`archive search` must not pay for the extractors' imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FileError:
+    path: str
+    stage: str
+    """discover, read, extract, embed or store: where it went wrong."""
+    error: str
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Unchanged since the last run (same content hash)."""
+    removed: list[str] = field(default_factory=list)
+    failed: list[FileError] = field(default_factory=list)
+    pages: int = 0
+    passages: int = 0
+    embedded: int = 0
+    """Passages actually sent to the encoder (identical or known passages are not)."""
+    seconds: float = 0.0
+    encoder_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed

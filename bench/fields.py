@@ -10,7 +10,7 @@ from the corpus's pdftotext output (reference_text/) and the run says so.
 The hand-checked set (tests/fixtures/fields_handchecked.jsonl) holds values read off the documents
 themselves, for fields the manifest lacks (kenmerk, uw_brief_date, doc_type, signatory …).
 
-Usage: python bench/fields.py [--shared ../shared] [--examples 15]
+Usage: python bench/fields.py [--shared ../shared] [--examples 15] [--reference-text]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from indexer.extract_xml import official_fields  # noqa: E402
 from indexer.letters import parse_letter  # noqa: E402
 from indexer.ministries import normalise_sender  # noqa: E402
 from indexer.records import Extraction, LetterFields, Page  # noqa: E402
@@ -66,7 +67,9 @@ def comparable(field: str, value: str | None) -> str | None:
         return normalise_dossier(value) or value
     if field == "vergaderjaar":
         return value.replace("–", "-")
-    if field in {"title", "signatory", "addressee", "sender_unit", "doc_type"}:
+    if field in {"signatory", "addressee"}:
+        return " ".join(value.replace(",", " ").split()).lower()  # names run together once lines are joined
+    if field in {"title", "sender_unit", "doc_type"}:
         return " ".join(value.split()).lower()
     return value
 
@@ -85,14 +88,12 @@ def group_of(doc: dict) -> str:
     return "letters" if LETTER_TYPES.search(doc.get("doc_type", "")) else "other digital"
 
 
-def extractor() -> tuple[Callable[[Path, Path | None], Extraction | None], str]:
+def extractor(use_reference_text: bool) -> tuple[Callable[[Path, Path | None], Extraction | None], str]:
     """Return a function (source file, reference text) → Extraction, and a line saying which extractors run."""
-    has_pdf = importlib.util.find_spec("indexer.extract_pdf") is not None
-    has_text = importlib.util.find_spec("indexer.extract_text") is not None
+    has_pdf = importlib.util.find_spec("indexer.extract_pdf") is not None and not use_reference_text
+    has_text = importlib.util.find_spec("indexer.extract_text") is not None and not use_reference_text
     extract_pdf = importlib.import_module("indexer.extract_pdf").extract_pdf if has_pdf else None
     extract_text = importlib.import_module("indexer.extract_text").extract_text if has_text else None
-    # extract_xml raises extract_pdf's ExtractError, so it loads only beside extract_pdf.
-    official_fields = importlib.import_module("indexer.extract_xml").official_fields if has_pdf else None
 
     def extract(source: Path, reference: Path | None) -> Extraction | None:
         if source.suffix.lower() == ".pdf":
@@ -107,20 +108,14 @@ def extractor() -> tuple[Callable[[Path, Path | None], Extraction | None], str]:
 
     def run(source: Path, reference: Path | None) -> Extraction | None:
         extraction = extract(source, reference)
-        if extraction is not None and official_fields:
+        if extraction is not None:
             extraction.fields = {**official_fields(source), **extraction.fields}
         return extraction
 
     said = [
-        "PDF: indexer.extract_pdf"
-        if has_pdf
-        else "PDF: FALLBACK to reference_text/ (pdftotext; no indexer/extract_pdf.py yet)",
-        "text: indexer.extract_text"
-        if has_text
-        else "text: FALLBACK to reading the file as UTF-8, pages split at form feeds",
-        "official metadata.xml beside a file: merged"
-        if official_fields
-        else "official metadata.xml: NOT merged (needs extract_pdf)",
+        "PDF: indexer.extract_pdf" if has_pdf else "PDF: FALLBACK to reference_text/ (pdftotext output)",
+        "text: indexer.extract_text" if has_text else "text: FALLBACK to the file as UTF-8, pages split at form feeds",
+        "official metadata.xml beside a file: merged",
     ]
     return run, "; ".join(said)
 
@@ -223,8 +218,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="folder holding corpus/ and seeds/")
     parser.add_argument("--examples", type=int, default=15, help="wrong answers to print per group")
+    parser.add_argument(
+        "--reference-text", action="store_true", help="read pdftotext's reference_text/ even when the extractors exist"
+    )
     args = parser.parse_args()
-    run, said = extractor()
+    run, said = extractor(args.reference_text)
     print(f"Extractors: {said}")
     bench_manifest(args.shared, run, args.examples)
     bench_handchecked(args.shared, run, args.examples)

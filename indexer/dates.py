@@ -46,7 +46,8 @@ MONTHS: dict[str, int] = {
 _MONTH_WORD = "|".join(sorted(MONTHS, key=len, reverse=True))
 _GAP = r"(?:[ \t\u00a0]{1,20}(?:\n[ \t\u00a0]{0,20})?|\n[ \t\u00a0]{0,20})"
 """Space between day, month and year; a line may wrap inside a date ("(ontvangen 23 juli\n2024)")."""
-_WRITTEN = rf"(?P<d>[0-3]?\d)(?:e|ste|de)?\.?{_GAP}(?P<m>{_MONTH_WORD})\.?,?{_GAP}(?P<y>(?:1[89]|20)\d\d)(?!\d)"
+_WRITTEN = rf"(?P<d>[0-3]?\d)(?:e|ste|de)?\.?{_GAP}?(?P<m>{_MONTH_WORD})\.?,?{_GAP}?(?P<y>(?:1[89]|20)\d\d)(?!\d)"
+"""Gaps may be missing: OCR text layers run "7september2020" together."""
 _NUMERIC = r"(?P<nd>[0-3]?\d)(?P<sep>[-./])(?P<nm>[01]?\d)(?P=sep)(?P<ny>(?:1[89]|20)\d\d)(?!\d)"
 _ISO = r"(?P<iy>(?:1[89]|20)\d\d)-(?P<im>[01]\d)-(?P<id>[0-3]\d)(?!\d)"
 _DATE = rf"(?:{_WRITTEN}|{_NUMERIC}|{_ISO})"
@@ -97,13 +98,15 @@ _DATE_ANCHORS: list[re.Pattern[str]] = [
     re.compile(r"(?<![\w-])(?:Den Haag|[’']s-Gravenhage),[ \t]*"),
     re.compile(r"(?m)^[ \t>*]*[A-Z][a-z]+(?:[ -][A-Z][a-z]+)?,[ \t]*(?=[^\n]{6,25}\d{4}[ \t*]*$)"),
     # Kamerstuk and Kamervragen headers: the answer date wins over the date the questions came in.
-    re.compile(r"(?m)^[ \t]*(?:Voorgesteld|Vastgesteld|Ontvangen)[ \t]+(?:op[ \t]+)?"),
+    re.compile(r"(?<![\w-])(?:Voorgesteld|Vastgesteld|Ontvangen)[ \t]+(?:op[ \t]+)?"),
     # rijksoverheid.nl tags a page with its kind and date: "Toespraak | 07-12-2023".
     re.compile(r"\b(?:Toespraak|Kamerstuk|Brief|Publicatie|Rapport|Nieuwsbericht|Besluit|Beleidsnota) \| "),
     re.compile(r"\(ontvangen\s+"),
     re.compile(r"\(ingezonden\s+"),
     # Moties exported by the Tweede Kamer may print their date on its own line under the signatures.
-    re.compile(rf"(?i)orde van de dag\.?[ \t]*(?:\n[^\n]{{0,40}}){{0,15}}?\n[ \t]*(?=(?i:{_DATE})[ \t]*(?:\n|$))"),
+    re.compile(
+        rf"(?i)orde van de dag\.?[^\n]{{0,80}}(?:\n[^\n]{{0,40}}){{0,15}}?\n[ \t]*(?=(?i:{_DATE})[ \t]*(?:\n|$))"
+    ),
 ]
 
 

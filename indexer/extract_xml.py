@@ -22,9 +22,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from indexer.extract_pdf import ExtractError
 from lxml import etree
 
+from indexer.errors import ExtractError
 from indexer.records import Extraction, Page
 from indexer.references import aanhangsel_key, normalise_dossier
 
@@ -166,9 +166,8 @@ def _letter_fields(meta: dict[str, list[str]]) -> dict[str, str]:
         fields["doc_type"] = _DOC_TYPES[kinds[0]]
     if fields.get("doc_type") in _SELF_AUTHORED and first.get("DC.creator"):
         fields["sender"] = first["DC.creator"]
-    if indieners := meta.get("OVERHEIDop.indiener"):
-        if fields.get("doc_type") in _SELF_AUTHORED:
-            fields["signatory"] = ", ".join(indieners)
+    if (indieners := meta.get("OVERHEIDop.indiener")) and fields.get("doc_type") in _SELF_AUTHORED:
+        fields["signatory"] = ", ".join(indieners)
     if first.get("OVERHEIDop.dossiernummer") and (dossier := normalise_dossier(first["OVERHEIDop.dossiernummer"])):
         fields["dossier"] = dossier
     if (nr := first.get("OVERHEIDop.ondernummer")) and fields.get("doc_type") != "bijlage":

@@ -9,6 +9,7 @@ file (`Extraction.fields`) always wins. It never raises: text without any of thi
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -65,6 +66,7 @@ _LABEL_INSIDE = re.compile(
 )
 """Where a flattened line ("Datum   6 november 2023 Betreft   Voortgang …") holds the next label: a label
 followed by a colon or a column gap, or one of our own labels after a column gap."""
+_OWN_LABEL_TIGHT = re.compile(rf"{_LABEL_INSIDE.pattern}|(?<=\S)[ \t]+(?=(?:{_OWN_LABEL})[ \t]+\S)")
 _MULTILINE = {"betreft", "aan"}
 _HEADER_END = re.compile(r"^(?:Geachte|Beste |Dear|L\.S\.|Hierbij|De Kamer,|Vraag 1|Aanleiding|Geadviseerd besluit)")
 
@@ -86,9 +88,13 @@ def _accepts(field: str, value: str) -> bool:
     return True
 
 
-def _segments(line: str) -> list[tuple[str | None, str]]:
-    """Split a line into (label field or None, value) pieces; flattened layouts hold several labels a line."""
-    pieces = _LABEL_INSIDE.split(line)
+def _segments(line: str, *, tight: bool = False) -> list[tuple[str | None, str]]:
+    """Split a line into (label field or None, value) pieces; flattened layouts hold several labels a line.
+
+    With `tight`, as in an extractor's sidebar, one space before one of our labels also starts a new
+    piece ("Onze referentie 42347538 Datum 14 november 2023").
+    """
+    pieces = (_OWN_LABEL_TIGHT if tight else _LABEL_INSIDE).split(line)
     segments: list[tuple[str | None, str]] = []
     for piece in pieces:
         match = _LABEL_AT_START.match(piece.strip())
@@ -99,13 +105,14 @@ def _segments(line: str) -> list[tuple[str | None, str]]:
     return segments
 
 
-def read_labels(block: str) -> dict[str, str]:
+def read_labels(block: str, *, sidebar: bool = False) -> dict[str, str]:
     """Return colophon values by field from `block`, up to the salutation.
 
-    Handles "Datum 13 april 2022", "Datum:" with the value on the next line, a subject wrapped over
-    short lines, two columns on one line, and labels stacked above their values
+    Handles "Datum 13 april 2022", "Datum:" with the value on the next line, two columns on one line
+    ("Datum 30 mei 2023 Ons kenmerk DGBI/26844711"), and labels stacked above their values
     ("Datum\\nBetreft\\n\\n3 februari 2023\\nTitel"): a value goes to the first label of the latest
-    stack that accepts it (`_accepts`).
+    stack that accepts it (`_accepts`). In running text a subject may continue on short lines; an
+    extractor's `sidebar` holds one field per line, so there it does not, and labels split tighter.
     """
     values: dict[str, str] = {}
     stacks: list[list[str]] = []
@@ -118,7 +125,9 @@ def read_labels(block: str) -> dict[str, str]:
             continue
         if _HEADER_END.match(line):
             break
-        for field, value in _segments(line):
+        segments = _segments(line, tight=sidebar)
+        while segments:
+            field, value = segments.pop(0)
             if field and not value:
                 if after_label and stacks:
                     stacks[-1].append(field)
@@ -128,13 +137,14 @@ def read_labels(block: str) -> dict[str, str]:
                 continue
             after_label = False
             if field in {"datum", "uw_brief_date"} and (date := DATE_PATTERN.search(value)):
-                # Two columns on one line: "Datum 1 maart 2011 5687928/11" under a pending "Ons kenmerk".
                 value, rest = value[: date.end()], value[date.end() :].strip()
-                if rest and (other := _take_pending(stacks, rest)) and other not in values:
+                if _LABEL_AT_START.match(rest):
+                    segments = _segments(rest) + segments
+                elif rest and (other := _take_pending(stacks, rest)) and other not in values:
                     values[other] = rest
             if field:
                 target: str | None = field if _accepts(field, value) else None
-            elif open_field in values and len(line) <= 60 and len(values[open_field]) < 200:
+            elif not sidebar and open_field in values and len(line) <= 60 and len(values[open_field]) < 200:
                 values[open_field] += " " + value
                 continue
             else:
@@ -199,24 +209,24 @@ _HEADER_DOSSIER = re.compile(
     r"(?m)^[ \t]*(?P<dossier>\d{2} ?\d{3})(?:[ \t]*-?[ \t]*(?P<suffix>[IVXLC]+|\d{1,2}|[A-Z])\b)?(?:[ \t]*$|[ \t]+[A-Z])"
 )
 _HEADER_NR = re.compile(r"(?m)^[ \t]*Nr\.[ \t]*(\d+)\b")
-_MOTIE_ID_LINE = re.compile(r"(?m)^[ \t]*(?P<dossier>\d{5})(?:-(?P<suffix>[IVXLC]+|\d{2}))?-(?P<nr>\d{1,4})[ \t]*$")
-_AH_NUMBER = re.compile(r"(?m)^[ \t]*(\d{1,5})[ \t]*\n[ \t]*(?:Vragen|Vraag) van")
+_MOTIE_ID_LINE = re.compile(r"(?m)^[ \t]*(?P<dossier>\d{5})(?:-(?P<suffix>[IVXLC]+|\d{2}))?-(?P<nr>\d{1,4})(?:[ \t]|$)")
+_AH_NUMBER = re.compile(r"(?m)^[ \t]*(\d{1,5})[ \t]*\n\s*(?:Vragen|Vraag) van")
 
 
 def _vergaderjaar(first: str, second: str) -> str:
     return f"{first}-{second if len(second) == 4 else first[:2] + second}"
 
 
-def _parliamentary_ids(text: str, head: str) -> dict[str, str]:
+def _parliamentary_ids(text: str, sidebar: str, head: str) -> dict[str, str]:
     """Dossier, ondernummer, vergaderjaar and aanhangsel of a Kamerstuk or Aanhangsel itself, from its
-    footer line, its "kst-…"/"ah-tk-…" id above the ISSN, or its header."""
+    running footer, its "kst-…"/"ah-tk-…" id above the ISSN, or its header."""
     ids: dict[str, str] = {}
-    if footer := _FOOTER.search(text):
+    if footer := _own_footer(text, sidebar):
         ids["vergaderjaar"] = footer["vj"].replace("–", "-")
         if footer["dossier"]:
             ids["dossier"] = dossier_key(footer["dossier"], footer["suffix"])
             ids["ondernummer"] = footer["nr"]
-    if own := _OWN_ID.search(text):
+    if own := _OWN_ID.search(sidebar) or _OWN_ID.search(text):
         if own["dossier"]:
             ids.setdefault("dossier", dossier_key(own["dossier"], own["suffix"]))
             ids.setdefault("ondernummer", own["nr"])
@@ -237,6 +247,17 @@ def _parliamentary_ids(text: str, head: str) -> dict[str, str]:
     return ids
 
 
+def _own_footer(text: str, sidebar: str) -> re.Match[str] | None:
+    """The running footer "Tweede Kamer, vergaderjaar …, 36 410 XVI, nr. 137": from the sidebar when the
+    extractor put it there, else the one printed most often (every page), the last on a tie, since a
+    footnote citing another Kamerstuk in the same words comes before the footer on its page."""
+    if footer := _FOOTER.search(sidebar):
+        return footer
+    found = list(_FOOTER.finditer(text))
+    counts = Counter(m.group() for m in found)
+    return max(reversed(found), key=lambda m: counts[m.group()], default=None)
+
+
 def _path_ids(path: Path | None) -> dict[str, str]:
     """Dossier and ondernummer, or aanhangsel, from an official file name ("kst-32545-143.pdf")."""
     if path is None:
@@ -254,10 +275,11 @@ def _path_ids(path: Path | None) -> dict[str, str]:
 
 # --- document kind, title, people --------------------------------------------------------------
 
+_CAPS = r"[A-ZÀ-ÖØ-ÞĀ-Ž][A-ZÀ-ÖØ-ÞĀ-Ž'’.´-]*(?![\w'’.´-])"
 _MOTIE_HEADING = re.compile(
-    r"(?m)^[ \t]*(?:Nr\.[ \t]*\d+[ \t]+)?"
-    r"((?:NADER )?(?:GEWIJZIGDE )?MOTIE VAN (?:HET LID|DE LEDEN) [^\n]+(?:\n[ \t]*\n?[ \t]*EN [A-Z][^\n]*)?)"
+    rf"(?<!\w)((?:NADER )?(?:GEWIJZIGDE )?MOTIE VAN (?:HET LID|DE LEDEN)(?: {_CAPS})+(?:\s*\n[ \t]*\n?[ \t]*EN(?: {_CAPS})+)?)"
 )
+"""The heading in capitals, "MOTIE VAN HET LID VAN BAARLE C.S.", ending where ordinary words begin."""
 _KAMERSTUK_BRIEF = re.compile(
     r"(?m)^[ \t]*(?:Nr\.[ \t]*\d+[ \t]+)?"
     r"(BRIEF VAN DE (?:MINISTERS?|STAATSSECRETARIS(?:SEN)?|MINISTER-PRESIDENT)[^\n]*(?:\n[ \t]*[A-Z ,–-]+$)?)"
@@ -269,9 +291,15 @@ _WOO_MARK = re.compile(r"(?<![\d.])(?:5\.1\.[1-5]|5[.,]?1[.,]?2|10\.2)[ .]?[a-i]
 _SIGNATURE_TITLE = re.compile(
     r"(?im)^[ \t]*(?:de )?((?:minister(?:-president)?|staatssecretaris)(?: van| voor)[^\n]{3,90}?)(?:,?[ \t]*$|,[ \t]{2,})"
 )
-_CLOSING = re.compile(
-    r"(?m)^[ \t]*(?:Met (?:een )?vriendelijke groet|Hoogachtend)[^\n]*\n(?:[ \t]*\n)*([^\n]+(?:\n[^\n]+){0,2})"
+_NAME_THEN_TITLE = re.compile(
+    r"(?m)^[ \t]*((?:[A-Z]\.)+ ?[A-Z][\w'’ -]{1,30}?|[A-Z][a-z]+ [A-Z][\w'’ -]{1,30}?)[ \t]+"
+    r"((?:[Mm]inister|[Ss]taatssecretaris)(?:-[Pp]resident)? (?:van|voor) [^\n]{3,80}?),?[ \t]*$"
 )
+"""A signature printed name first, on one line once the extractor joins it: "M.A.M. Adriaansens Minister van EZK"."""
+_CLOSING = re.compile(
+    r"(?m)^[ \t]*(?:Met (?:een )?vriendelijke groet|Hoogachtend),?[ \t]*(?:\n[ \t]*)*([^\n]+(?:\n[^\n]+){0,2})"
+)
+"""The closing and what follows it: on the next lines, or on the same line once lines are joined."""
 _VOORZITTER = re.compile(r"(?i)(?:aan )?de voorzitter van de (?:tweede|eerste) kamer\b")
 """The Kamer addressed; "der Staten-Generaal" may be wrapped away or interleaved with the letterhead."""
 _ADDRESS_LINE = re.compile(
@@ -282,16 +310,13 @@ _UNIT_START = re.compile(
 )
 
 
-def _recase(heading: str, text: str) -> str:
-    """Turn an ALL-CAPS heading into sentence case, keeping the casing of names as the text prints them."""
+def _recase(heading: str, names: list[str] = []) -> str:  # noqa: B006 - read only
+    """Turn an ALL-CAPS heading into sentence case, keeping the casing of ministries and of `names`."""
     if heading != heading.upper():
         return heading
     result = heading[:1] + heading[1:].lower()
-    names = list(MINISTRIES) + [
-        line.strip() for line in text.splitlines() if 1 <= len(line.split()) <= 4 and line.strip()[:1].isupper()
-    ]
-    for name in sorted(set(names), key=len, reverse=True):
-        result = re.sub(rf"(?<!\w){re.escape(name.lower())}(?!\w)", lambda _m, n=name: n, result)
+    for name in sorted({*MINISTRIES, *names}, key=len, reverse=True):
+        result = re.sub(rf"(?<!\w){re.escape(_plain(name).lower())}(?!\w)", lambda _m, n=name: n, result)
     return result[:1].upper() + result[1:]
 
 
@@ -333,11 +358,11 @@ def _title(text: str, head: str, labels: dict[str, str], doc_type: str | None) -
     if labels.get("betreft"):
         return " ".join(labels["betreft"].split())
     if doc_type == "motie" and (motie := _MOTIE_HEADING.search(head)):
-        return _recase(" ".join(motie[1].split()), text)
+        return _recase(" ".join(motie[1].split()), (_indieners(text) or "").split(", "))
     if doc_type in {"antwoord op Kamervragen", "Kamervragen"} and (questions := _QUESTIONS.search(text[:6000])):
         return " ".join(questions[1].split())
     if brief := _KAMERSTUK_BRIEF.search(head[:3000]):
-        return _recase(" ".join(brief[1].split()), text)
+        return _recase(" ".join(brief[1].split()))
     if doc_type in _TITLED_BY_FIRST_LINE:
         return _first_heading(text)
     return None
@@ -388,7 +413,8 @@ def _sender(text: str, colophon: str, doc_type: str | None, labels: dict[str, st
     candidates.append(first_named(colophon))
     if doc_type == "beslisnota" and (to := re.match(r"(?:M|Stas|SG)([A-Za-z]{2,5})\b", labels.get("aan", ""))):
         candidates.append(ministry_in(to[1]))
-    candidates += [ministry_in(m[1]) for m in _SIGNATURE_TITLE.finditer(text[-3000:])][:1]
+    signatures = list(_SIGNATURE_TITLE.finditer(text[-3000:])) or list(_NAME_THEN_TITLE.finditer(text[-3000:]))
+    candidates += [ministry_in(m.group()) for m in signatures][:1]
     return_address = ["".join(m.group().split()) for m in re.finditer(r"Retouradres[^\n]{0,40}", colophon)]
     candidates += [by_postbus(m[1]) for line in return_address for m in re.finditer(r"Postbus(\d{5})", line)]
     candidates += [by_slug(m[1]) for m in re.finditer(r"(?:rijksoverheid\.nl/|www\.)([a-z]{2,8})\b", colophon)]
@@ -399,16 +425,13 @@ def _sender(text: str, colophon: str, doc_type: str | None, labels: dict[str, st
 
 
 _NAME_LINE = re.compile(r"(?:(?:drs|dr|mr|ir|prof|ing|mw|mevr|dhr)\.\s*)*[A-Z][\w.'’ -]{1,39}")
-_MEMBER = re.compile(
-    r"(?:[A-Z][\w'’.-]*|van|de|der|den|ter|te|in|het|'t|’t)(?: (?:[A-Z][\w'’.-]*|van|de|der|den|ter|te|in|het|'t|’t)){0,4}"
-)
-"""A Kamerlid under a motie: capitalised words and tussenvoegsels only ("Inge van Dijk", "Van der Graaf")."""
 
 
 def _signed(tail: str, title: re.Match[str]) -> str:
     """One signature: the title line, "namens deze" and function lines, and the name under it
     (or, in templates that print it first, the name above it)."""
-    parts = [re.split(r",?[ \t]{2,}", " ".join(_recase(title.group().strip(), "").split()))[0].rstrip(",")]
+    written = re.split(rf",?[ \t]{{2,}}|,? (?:{_ANY_LABEL})\b", _recase(title.group().strip()))[0]
+    parts = [" ".join(written.split()).rstrip(",")]
     rest = tail[title.end() :].partition("\n")[2]
     for line in [line.strip() for line in rest.splitlines() if line.strip()][:4]:
         if len(line) > 60 or _SIGNATURE_TITLE.match(line):
@@ -432,18 +455,60 @@ def _signed(tail: str, title: re.Match[str]) -> str:
     return ", ".join(parts)
 
 
+_TUSSENVOEGSEL = {"van", "de", "der", "den", "ter", "te", "in", "het", "'t", "’t", "la", "le", "du"}
+
+
+def _indieners(text: str) -> str | None:
+    """The members who signed a motie, under "en gaat over tot de orde van de dag.": one per line, or run
+    together on one line, where the names in the heading ("MOTIE VAN DE LEDEN MINHAS EN VAN DER GRAAF")
+    show where one name ends and the next begins."""
+    end = re.search(r"(?i)en gaat over tot de orde van de dag\.?", text)
+    if not end:
+        return None
+    rest = re.split(r"\bkst-|\bISSN\b|Tweede Kamer,|\n\s*\d{1,2} \w+ \d{4}", text[end.end() : end.end() + 400])[0]
+    heading = _MOTIE_HEADING.search(text)
+    listed = (
+        re.split(r",? EN |, ", re.sub(r"^.*?(?:HET LID|DE LEDEN) | C\.S\.$", "", " ".join(heading[1].split())))
+        if heading
+        else []
+    )
+    names: list[str] = []
+    for line in [line.strip() for line in rest.splitlines() if line.strip()]:
+        words, found = line.split(), []
+        while words:
+            known = next((n for n in listed if _plain(" ".join(words[: len(n.split())])) == _plain(n)), None)
+            size = len(known.split()) if known else _name_length(words)
+            if not size:
+                break
+            found.append(" ".join(words[:size]))
+            words = words[size:]
+        if words and not words[0][0].isdigit():
+            break  # not a line of names (OCR debris, the next paragraph)
+        names += found
+    return ", ".join(names) or None
+
+
+def _name_length(words: list[str]) -> int:
+    """How many of `words` form the next surname: tussenvoegsels, then one capitalised word."""
+    for i, word in enumerate(words[:5]):
+        if word.lower() in _TUSSENVOEGSEL:
+            continue
+        return i + 1 if re.fullmatch(r"[A-ZÀ-Þ][\w'’.-]*", word) and not (len(word) > 1 and word.isupper()) else 0
+    return 0
+
+
+def _plain(name: str) -> str:
+    """Upper case without accents, so "Léon de Jong" matches the heading's "LEON DE JONG"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name.upper()) if not unicodedata.combining(c))
+
+
 def _signatory(text: str, doc_type: str | None) -> str | None:
     """Who signed: the indieners of a motie, the title and name under a letter, or the closing block."""
     if doc_type == "motie":
-        end = re.search(r"(?i)en gaat over tot de orde van de dag\.?[ \t]*\n", text)
-        names: list[str] = []
-        for line in text[end.end() :].splitlines()[:20] if end else []:
-            if line.strip() and not _MEMBER.fullmatch(line.strip()):
-                break
-            names += [line.strip()] if line.strip() else []
-        return ", ".join(names) or None
+        return _indieners(text)
     tail = text[-3000:]
     signed = [_signed(tail, title) for title in _SIGNATURE_TITLE.finditer(tail)]
+    signed = signed or [f"{m[2]}, {m[1]}" for m in _NAME_THEN_TITLE.finditer(tail)]
     if signed:
         return "; ".join(signed)
     if closing := _CLOSING.search(tail):
@@ -452,12 +517,17 @@ def _signatory(text: str, doc_type: str | None) -> str | None:
     return None
 
 
-def _addressee(text: str, head: str, labels: dict[str, str]) -> str | None:
-    """The Kamer voorzitter, the "Aan:" field, or the address block under the return address."""
+def _addressee(text: str, head: str, labels: dict[str, str], sidebar: str) -> str | None:
+    """The Kamer voorzitter, the "Aan:" field, or the address block: under the return address, or, when
+    the extractor took the colophon out, the text's first paragraph up to the postal address."""
     if voorzitter := _VOORZITTER.search(head[:4000]):
         return " ".join(voorzitter.group().split()) + " der Staten-Generaal"
     if labels.get("aan"):
         return " ".join(labels["aan"].split())[:150]
+    if sidebar:
+        first = text.strip().split("\n\n", 1)[0]
+        name = re.split(r"(?i)\s(?:postbus|per e-?mail|t\.a\.v\.)\b|\s\d{4} ?[A-Z]{2}\b", first)[0].strip()
+        return name if 0 < len(name) <= 150 and not _HEADER_END.match(name) else None
     retour = re.search(r"(?mi)^[ \t*>]*Retouradres\b[^\n]*\n", head[:3000])
     if not retour:
         return None
@@ -487,7 +557,12 @@ def _sender_unit(head: str) -> str | None:
         if _UNIT_START.match(line):
             unit = [line]
             for nxt in lines[i + 1 : i + 5]:
-                if not nxt or _ADDRESS_LINE.match(nxt) or _LABEL_AT_START.match(nxt) or re.match(r"(?:De|Aan|Het) |.*\d\d", nxt):
+                if (
+                    not nxt
+                    or _ADDRESS_LINE.match(nxt)
+                    or _LABEL_AT_START.match(nxt)
+                    or re.match(r"(?:De|Aan|Het) |.*\d\d", nxt)
+                ):
                     break
                 unit.append(nxt)
             return " ".join(unit)[:150]
@@ -525,8 +600,8 @@ def parse_letter(extraction: Extraction, path: Path | None = None) -> LetterFiel
     sidebar = extraction.sidebar
     head = f"{sidebar}\n{text[:6000]}" if sidebar else text[:6000]
     labels = read_labels(text[:6000])
-    labels.update(read_labels(sidebar))
-    ids = {**_path_ids(path), **_parliamentary_ids(text, head)}
+    labels.update(read_labels(sidebar, sidebar=True))
+    ids = {**_path_ids(path), **_parliamentary_ids(text, sidebar, head)}
     doc_type = _doc_type(text, head, labels, ids)
     letter = LetterFields(
         doc_type=doc_type,
@@ -537,7 +612,7 @@ def parse_letter(extraction: Extraction, path: Path | None = None) -> LetterFiel
         sender=_sender(text, _colophon(sidebar, text), doc_type, labels),
         sender_unit=_sender_unit(head),
         signatory=_signatory(text, doc_type),
-        addressee=_addressee(text, head, labels),
+        addressee=_addressee(text, head, labels, sidebar),
         kenmerk=clean_kenmerk(labels["kenmerk"]) if labels.get("kenmerk") else None,
         uw_kenmerk=clean_kenmerk(labels["uw_kenmerk"])
         if labels.get("uw_kenmerk") and not parse_date(labels["uw_kenmerk"])

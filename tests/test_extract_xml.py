@@ -4,8 +4,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from indexer.extract_pdf import ExtractError
 
+from indexer.errors import ExtractError
 from indexer.extract_xml import extract_xml, official_fields, sidecar_files
 from indexer.letters import parse_letter
 

@@ -11,6 +11,7 @@ from archive.archive import Archive, CheckReport, DocumentView
 from archive.citations import Citation
 from archive.errors import ArchiveError, ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, StoreError
 from archive.evaluate import EvalReport, Metrics
+from archive.related import Relation  # noqa: F401  (public API; see archive.related)
 from archive.search import Filters, Hit
 from indexer.ingest import FileError, IngestReport
 

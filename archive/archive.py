@@ -188,3 +188,19 @@ class Archive:
             lambda query, mode: self.search(query, k=100, mode=mode, per_doc=True),
             modes,
         )
+
+    def related(self, doc: str, *, thread: bool = False, k_similar: int = 5) -> list[Relation]:  # noqa: F821
+        """Documents related to `doc` (id, path or kenmerk), grouped by kind, each with its reason.
+
+        Kinds, in order: answers, answered_by, question, answer, same_dossier, cites, cited_by,
+        similar (the `k_similar` nearest by mean passage vector that are not listed already).
+        With `thread`, only the reply chain (answers and Kamervragen links, followed transitively)
+        earliest first, `doc` itself included as kind "self". Raises DocumentNotFound.
+        """
+        from archive.related import related, thread as reply_thread
+
+        row = self.resolve(doc)
+        if thread:
+            return reply_thread(self.store, row)
+        model = self.store.model()
+        return related(self.store, row, model=model[0] if model else None, k_similar=k_similar)

@@ -223,3 +223,53 @@ def evaluate(archive_path: str, model: str | None, as_json: bool, queries: str, 
                 click.echo(f"{mode:>8}  " + "  ".join(f"{getattr(metrics, n):>13.3f}" for n in names))
 
     emit({"eval": report}, as_json, render)
+
+
+RELATION_HEADINGS = {
+    "answers": "Replies to",
+    "answered_by": "Replied to by",
+    "question": "Kamervragen it answers",
+    "answer": "Answers to these Kamervragen",
+    "same_dossier": "Same Kamerstuk dossier",
+    "cites": "Cites",
+    "cited_by": "Cited by",
+    "similar": "Similar content",
+}
+
+
+@cli.command()
+@click.argument("doc")
+@click.option("--thread", is_flag=True, help="Only the reply chain (letters, Kamervragen, answers), earliest first.")
+@click.option("-k", "--similar", "k_similar", default=5, show_default=True, help="Similar documents to list (0 for none).")
+@archive_command
+def related(archive_path: str, model: str | None, as_json: bool, doc: str, thread: bool, k_similar: int) -> None:
+    """List documents related to DOC (id, path or kenmerk), grouped, each with the reason.
+
+    Example: archive related VLD/2023/04417 --thread
+    """
+    archive = Archive.open(archive_path, model=model, create=False)
+    key = archive.resolve(doc).key
+    relations = archive.related(doc, thread=thread, k_similar=k_similar)
+
+    def render() -> None:
+        if thread:
+            for n, rel in enumerate(relations, 1):
+                marker = "  ◀ this document" if rel.kind == "self" else ""
+                click.echo(f"{n}. {rel.date or '(no date)'}  {rel.citation.text}{marker}")
+                click.echo(f"   {rel.title}   [{rel.target}]")
+                if rel.kind != "self":
+                    click.echo(f"   {rel.kind}: {rel.reason}")
+            return
+        if not relations:
+            click.echo(f"No related documents for {key}.")
+        kind = None
+        for rel in relations:
+            if rel.kind != kind:
+                kind = rel.kind
+                click.echo(f"\n{RELATION_HEADINGS.get(kind, kind)}:")
+            score = f"   [{rel.score:.3f}]" if rel.kind == "similar" else ""
+            click.echo(f"  • {rel.citation.text}{score}")
+            click.echo(f"    {rel.title}   [{rel.target}]")
+            click.echo(f"    why: {rel.reason}")
+
+    emit({"document": key, "thread": thread, "relations": relations}, as_json, render)

@@ -1,0 +1,547 @@
+"""Related documents: replies, Kamervragen and their answers, dossier siblings, citations, similar content.
+
+Every explicit link follows from what ingest stores with each document in the document's own
+transaction: its fields (kenmerk, uw_kenmerk, uw_brief_date, dossier, ondernummer, aanhangsel) and
+the references found in its text (`refs`). Links are therefore matched here, with SQL over those
+columns, when they are asked for: there is no link table that could fall behind the store, and
+ingesting an answer after its question links the two both ways at once.
+
+Kinds, always read from the document asked about towards the target:
+
+| kind | the target … |
+|---|---|
+| answers | is the letter this one replies to (Uw kenmerk, or "uw brief van <datum>" from that correspondent) |
+| answered_by | replies to this letter |
+| question | holds the Kamervragen this document answers |
+| answer | answers the Kamervragen in this document |
+| same_dossier | is another Kamerstuk in this document's dossier (ordered by ondernummer, then date) |
+| cites | is cited by this document (Kamerstuk, Aanhangsel or kenmerk in the text) |
+| cited_by | cites this document |
+| similar | has similar content (cosine of mean passage vectors), not listed under any other kind |
+
+`thread` follows only the reply links (answers, question/answer) transitively and returns the chain
+in date order, the document asked about included as kind "self".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from archive.citations import Citation, cite, display_dossier, dutch_date
+from indexer.store import DocumentRow, Store
+
+KINDS = ("answers", "answered_by", "question", "answer", "same_dossier", "cites", "cited_by", "similar")
+"""Relation kinds in the order `related` lists their groups."""
+
+THREAD_KINDS = frozenset({"answers", "answered_by", "question", "answer"})
+"""The links a reply chain (`thread`) follows."""
+
+MAX_THREAD = 200
+"""A chain longer than this is cut off (a corpus where every letter answers every other is not a thread)."""
+
+
+@dataclass
+class Relation:
+    """One related document and why it is related."""
+
+    kind: str
+    """One of KINDS ("self" only in a thread, for the document asked about)."""
+    target: str
+    """The related document's key (`archive show` takes it)."""
+    title: str
+    date: str | None
+    reason: str
+    """Why, in words: "its Uw kenmerk VLD/2023/04417 is this letter's kenmerk"."""
+    score: float
+    """1.0 for explicit links, the cosine of the document vectors for "similar"."""
+    citation: Citation
+    """The target's citation, page 1."""
+
+
+@dataclass
+class _Link:
+    kind: str
+    target: DocumentRow
+    reason: str
+    evidence: str = ""
+    """For citations: "kamerstuk", "aanhangsel" or "kenmerk" (the reference that made the link)."""
+
+
+# --- normal forms -------------------------------------------------------------------------------
+
+def _norm_sql(column: str) -> str:
+    """SQL for a kenmerk compared without spaces and case (same expression as `_norm`)."""
+    return f"upper(replace(replace({column}, ' ', ''), char(160), ''))"
+
+
+def _norm(kenmerk: str) -> str:
+    return re.sub(r"[\s\u00a0]", "", kenmerk).upper()
+
+
+def _kenmerk_tokens(value: str | None) -> list[str]:
+    """The kenmerken in a Uw kenmerk field ("2024Z00446 en 2024Z02422" holds two), normalised."""
+    if not value:
+        return []
+    parts = re.split(r"\s*(?:[,;]|\ben\b|\band\b)\s*", value)
+    return [n for n in (_norm(p) for p in parts) if len(re.sub(r"\D", "", n)) >= 3]
+
+
+def display_aanhangsel(key: str) -> str:
+    """'ah-tk-20232024-1314' → 'Aanhangsel Handelingen II 2023/24, nr. 1314'."""
+    match = re.fullmatch(r"ah-(tk|ek)-(\d{4})(\d{4})-(\d+)", key)
+    if not match:
+        return key
+    house = "II" if match[1] == "tk" else "I"
+    return f"Aanhangsel Handelingen {house} {match[2]}/{match[3][2:]}, nr. {match[4]}"
+
+
+def _display_kamerstuk(value: str) -> str:
+    dossier, _, number = value.partition(":")
+    return f"Kamerstuk {display_dossier(dossier)}, nr. {number}"
+
+
+_STOPWORDS = frozenset(
+    "van de der den het en voor aan t.a.v. tav mevrouw heer dhr mw mr drs dr ir prof "
+    "minister ministerie staatssecretaris college burgemeester wethouders gemeente directie directeur "
+    "postbus haag gravenhage afdeling team bureau tweede kamer staten-generaal voorzitter "
+    "secretaris-generaal per e-mail".split()
+)
+
+
+def _name_words(*values: str | None) -> set[str]:
+    """Distinctive words of names and addresses ("Bond van Waterstaatpersoneel" → {bond, waterstaatpersoneel})."""
+    words: set[str] = set()
+    for value in values:
+        for word in re.findall(r"[^\W\d_][\w'’.-]*", (value or "").lower()):
+            word = word.strip(".-'’")
+            if len(word) >= 4 and word not in _STOPWORDS:
+                words.add(word)
+    return words
+
+
+# --- Kamervragen ------------------------------------------------------------------------------
+
+_QUESTIONS_HEADER = re.compile(
+    r"(?is)vragen\s+van\s+(?:het\s+lid|de\s+leden)\s+(?P<members>[^()]{2,80}?(?:\s*\([^)]{1,40}\)[^()]{0,60}?)*?)"
+    r"\s+(?:aan\s+de|aan\s+het|over)\b.{0,600}?\(ingezonden\s+(?P<date>\d{1,2}\s+\w+\s+\d{4})"
+)
+
+
+def questions_key(text: str) -> tuple[str, str] | None:
+    """(members, ISO date) of the Kamervragen that `text` poses or answers, from its
+    "Vragen van het lid … over … (ingezonden 12 maart 2024)" header; None without one."""
+    from indexer.dates import parse_date
+
+    match = _QUESTIONS_HEADER.search(text[:8000])
+    if not match:
+        return None
+    members = re.sub(r"\([^)]*\)|\bc\.s\.", " ", match["members"])
+    members = " ".join(re.findall(r"[^\W\d_]+", members.lower()))
+    iso = parse_date(match["date"])
+    return (members, iso) if members and iso else None
+
+
+def role(doc: DocumentRow) -> str | None:
+    """"question" for Kamervragen, "answer" for their answers, None for anything else."""
+    kind = (doc.doc_type or "").lower()
+    title = " ".join((doc.title or "").lower().split())
+    if "antwoord" in kind or re.match(r"(?:antwoord(?:en)?|beantwoording)\b.{0,40}\b(?:kamer)?vragen", title):
+        return "answer"
+    if "kamervragen" in kind or re.match(r"(?:schriftelijke\s+)?vragen\s+van\s+(?:het\s+lid|de\s+leden)\b", title):
+        return "question"
+    return None
+
+
+# --- the link finders ----------------------------------------------------------------------------
+
+class _Finder:
+    """Link queries for one document, over one store snapshot."""
+
+    def __init__(self, store: Store, me: DocumentRow, *, this: str | None = None):
+        self.store = store
+        self.db = store.db
+        self.me = me
+        self.role = role(me)
+        self.this = this or _this(me, self.role)
+
+    def _docs(self, where: str, params: tuple | list) -> list[DocumentRow]:
+        return [d for d in self.store.documents(f"WHERE ({where}) AND id != ?", [*params, self.me.id])]
+
+    def _refs(self, kind: str) -> list[tuple[str, str]]:
+        return self._refs_of(self.me.id, kind)
+
+    # replies and Kamervragen ------------------------------------------------------------------
+
+    def _pair_kind(self, target: DocumentRow, replying: bool) -> str:
+        """answers / answered_by, or question / answer when the two are Kamervragen and their answer."""
+        other = role(target)
+        if self.role == "answer" and other == "question":
+            return "question"
+        if self.role == "question" and other == "answer":
+            return "answer"
+        return "answers" if replying else "answered_by"
+
+    def replies(self) -> list[_Link]:
+        me, this = self.me, self.this
+        links: list[_Link] = []
+        answered = set()
+        for token in _kenmerk_tokens(me.uw_kenmerk):
+            for doc in self._docs(f"{_norm_sql('kenmerk')} = ?", (token,)):
+                answered.add(doc.id)
+                links.append(_Link(self._pair_kind(doc, True), doc, f"{_pos(this)} Uw kenmerk {doc.kenmerk} is its kenmerk"))
+        if me.kenmerk:
+            mine = _norm(me.kenmerk)
+            for doc in self._docs(f"instr({_norm_sql('uw_kenmerk')}, ?) > 0", (mine,)):
+                if mine in _kenmerk_tokens(doc.uw_kenmerk):
+                    links.append(_Link(self._pair_kind(doc, False), doc, f"its Uw kenmerk {me.kenmerk} is {_pos(this)} kenmerk"))
+        if me.uw_brief_date and not answered:
+            when = dutch_date(me.uw_brief_date)
+            for doc in self._docs("date = ?", (me.uw_brief_date,)):
+                if (words := self._answers_by_date(me, doc)) is not None:
+                    links.append(_Link(
+                        self._pair_kind(doc, True), doc,
+                        f"{this} answers “uw brief van {when}” (no kenmerk given); it is a letter of {when} "
+                        f"between the same correspondents ({words})",
+                    ))
+        if me.date:
+            when = dutch_date(me.date)
+            for doc in self._docs("uw_brief_date = ?", (me.date,)):
+                if (words := self._answers_by_date(doc, me)) is not None:
+                    links.append(_Link(
+                        self._pair_kind(doc, False), doc,
+                        f"it answers “uw brief van {when}” (no kenmerk given), and {this} is a letter of {when} "
+                        f"between the same correspondents ({words})",
+                    ))
+        return links
+
+    def _head(self, doc_id: int, chars: int = 500) -> str:
+        """The letterhead: the colophon the extractor set apart, and the first characters of the text."""
+        row = self.db.execute(
+            "SELECT substr(sidebar, 1, ?), substr(text, 1, ?) FROM documents WHERE id = ?", (chars, chars, doc_id)
+        ).fetchone()
+        return f"{row[0]}\n{row[1]}" if row else ""
+
+    def _answers_by_date(self, reply: DocumentRow, original: DocumentRow) -> str | None:
+        """Whether `reply` ("In jullie brief van <date>") answers `original` of that date; the words
+        that show the two are between the same correspondents, or None when it does not.
+
+        No kenmerk may say otherwise, and the reply's addressee must name the original's writer
+        (its sender, signatory or letterhead), or the original's addressee the reply's writer.
+        """
+        if reply.uw_brief_date != original.date:
+            return None
+        if reply.uw_kenmerk:
+            if original.kenmerk:
+                return None  # both kenmerken known and they differ (equal ones link by kenmerk)
+            tokens = _kenmerk_tokens(reply.uw_kenmerk)
+            if tokens and self.store.documents(f"WHERE {_norm_sql('kenmerk')} IN ({','.join('?' * len(tokens))})", tokens):
+                return None  # its Uw kenmerk names another stored letter
+        shared = _name_words(reply.addressee) & _name_words(
+            original.sender, original.signatory, original.sender_unit, self._head(original.id)
+        )
+        shared = shared or _name_words(original.addressee) & _name_words(
+            reply.sender, reply.signatory, reply.sender_unit, self._head(reply.id)
+        )
+        return ", ".join(sorted(shared)) if shared else None
+
+    def questions(self, listed: set[int]) -> list[_Link]:
+        """Kamervragen ↔ answers by shared kenmerk (zaaknummer), shared Aanhangsel number, or the
+        same "vragen van het lid … (ingezonden …)" header."""
+        if self.role is None:
+            return []
+        me, this = self.me, self.this
+        links: list[_Link] = []
+
+        def add(doc: DocumentRow, reason: str) -> None:
+            if doc.id in listed or role(doc) in (None, self.role):
+                return
+            listed.add(doc.id)
+            links.append(_Link("question" if self.role == "answer" else "answer", doc, reason))
+
+        # kenmerk / zaaknummer in any place of one and any place of the other
+        mine: dict[str, str] = {}
+        if me.kenmerk:
+            mine[_norm(me.kenmerk)] = "kenmerk"
+        for token in _kenmerk_tokens(me.uw_kenmerk):
+            mine.setdefault(token, "Uw kenmerk")
+        for value, _ in self._refs("kenmerk"):
+            mine.setdefault(_norm(value), "text")
+        if mine:
+            marks = ",".join("?" * len(mine))
+            keys = list(mine)
+            for doc in self._docs(
+                f"{_norm_sql('kenmerk')} IN ({marks}) OR id IN (SELECT doc FROM refs WHERE kind = 'kenmerk' "
+                f"AND {_norm_sql('value')} IN ({marks}))",
+                [*keys, *keys],
+            ):
+                theirs = self._kenmerken_of(doc)
+                for key in keys:
+                    if key in theirs:
+                        add(doc, f"{key} is {_place(mine[key], this)} and {_place(theirs[key], None)}")
+                        break
+            for token in keys:
+                for doc in self._docs(f"instr({_norm_sql('uw_kenmerk')}, ?) > 0", (token,)):
+                    if token in _kenmerk_tokens(doc.uw_kenmerk):
+                        add(doc, f"{token} is {_place(mine[token], this)} and its Uw kenmerk")
+
+        # Aanhangsel number: the question must not be later than the answer (else it cites it)
+        numbers = {me.aanhangsel} if me.aanhangsel else set()
+        numbers |= {value for value, _ in self._refs("aanhangsel")}
+        if numbers:
+            marks = ",".join("?" * len(numbers))
+            found = self._docs(f"aanhangsel IN ({marks})", list(numbers))
+            if me.aanhangsel:
+                found += self._docs("id IN (SELECT doc FROM refs WHERE kind = 'aanhangsel' AND value = ?)", (me.aanhangsel,))
+            for doc in found:
+                question, answer = (me, doc) if self.role == "question" else (doc, me)
+                if question.date and answer.date and question.date > answer.date:
+                    continue
+                shared = sorted(numbers & ({doc.aanhangsel} | {v for v, _ in self._refs_of(doc.id, "aanhangsel")}))
+                if shared:
+                    add(doc, f"both are {display_aanhangsel(shared[0])}")
+
+        # the questions header
+        key = questions_key(self.store.document_text(me.id))
+        if key:
+            rows = self.db.execute(
+                "SELECT id, substr(text, 1, 8000) FROM documents WHERE id != ? AND text LIKE '%ingezonden%'", (me.id,)
+            ).fetchall()
+            matches = [r[0] for r in rows if questions_key(r[1]) == key]
+            for doc in self.store.documents_by_ids(matches).values():
+                add(doc, f"both concern the vragen van {key[0].title()} (ingezonden {dutch_date(key[1])})")
+        return links
+
+    def _refs_of(self, doc_id: int, kind: str) -> list[tuple[str, str]]:
+        rows = self.db.execute("SELECT value, text FROM refs WHERE doc = ? AND kind = ?", (doc_id, kind))
+        return [(r[0], r[1]) for r in rows]
+
+    def _kenmerken_of(self, doc: DocumentRow) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if doc.kenmerk:
+            found[_norm(doc.kenmerk)] = "kenmerk"
+        for token in _kenmerk_tokens(doc.uw_kenmerk):
+            found.setdefault(token, "Uw kenmerk")
+        for value, _ in self._refs_of(doc.id, "kenmerk"):
+            found.setdefault(_norm(value), "text")
+        return found
+
+    # dossier and citations ---------------------------------------------------------------------
+
+    def dossier(self) -> list[_Link]:
+        me = self.me
+        if not me.dossier:
+            return []
+        docs = self._docs("dossier = ?", (me.dossier,))
+        docs.sort(key=lambda d: (_number(d.ondernummer), d.ondernummer or "", d.date or "", d.key))
+        name = display_dossier(me.dossier)
+        return [
+            _Link("same_dossier", d, f"also in Kamerstuk dossier {name}" + (f" (nr. {d.ondernummer})" if d.ondernummer else ""))
+            for d in docs
+        ]
+
+    def citations(self) -> list[_Link]:
+        me, this = self.me, self.this
+        links: list[_Link] = []
+        for value, text in self._refs("kamerstuk"):
+            dossier, _, number = value.partition(":")
+            for doc in self._docs("dossier = ? AND upper(ondernummer) = ?", (dossier, number.upper())):
+                links.append(_Link("cites", doc, f"{this} cites {_quoted(_display_kamerstuk(value), text)}, which it is", "kamerstuk"))
+        for value, text in self._refs("aanhangsel"):
+            for doc in self._docs("aanhangsel = ?", (value,)):
+                links.append(_Link("cites", doc, f"{this} cites {_quoted(display_aanhangsel(value), text)}, which it is", "aanhangsel"))
+        for value, text in self._refs("kenmerk"):
+            for doc in self._docs(f"{_norm_sql('kenmerk')} = ?", (_norm(value),)):
+                links.append(_Link("cites", doc, f"{this} cites kenmerk {value}, its kenmerk", "kenmerk"))
+        if me.dossier and me.ondernummer:
+            key = f"{me.dossier}:{re.sub(r'[^0-9A-Za-z]', '', me.ondernummer).upper()}"
+            for doc, text in self._citing("kamerstuk", "value = ?", key):
+                links.append(_Link("cited_by", doc, f"it cites {this} as “{_short(text)}”", "kamerstuk"))
+        if me.aanhangsel:
+            for doc, text in self._citing("aanhangsel", "value = ?", me.aanhangsel):
+                links.append(_Link("cited_by", doc, f"it cites {this} as “{_short(text)}”", "aanhangsel"))
+        if me.kenmerk:
+            for doc, text in self._citing("kenmerk", f"{_norm_sql('value')} = ?", _norm(me.kenmerk)):
+                links.append(_Link("cited_by", doc, f"it cites {_pos(this)} kenmerk {me.kenmerk}", "kenmerk"))
+        return links
+
+    def _citing(self, kind: str, where: str, value: str) -> list[tuple[DocumentRow, str]]:
+        rows = self.db.execute(f"SELECT doc, text FROM refs WHERE kind = ? AND {where} AND doc != ?", (kind, value, self.me.id))
+        texts: dict[int, str] = {}
+        for doc_id, text in rows:
+            texts.setdefault(doc_id, text)
+        docs = self.store.documents_by_ids(list(texts))
+        return [(docs[i], texts[i]) for i in texts if i in docs]
+
+    def explicit(self) -> list[_Link]:
+        """Every explicit link, one per (kind, target), reasons of the same pair joined."""
+        replies = self.replies()
+        listed = {link.target.id for link in replies}
+        qa = self.questions(listed)
+        threaded = {link.target.id for link in replies + qa}
+        # a kenmerk or Aanhangsel cited between a letter and its reply is the reply link itself
+        cites = [c for c in self.citations() if not (c.target.id in threaded and c.evidence != "kamerstuk")]
+        return _merge(replies + qa + self.dossier() + cites)
+
+
+def _this(doc: DocumentRow, its_role: str | None) -> str:
+    """How reasons name the document asked about: "this letter" or "this document"."""
+    if its_role != "question" and (doc.doc_type or "brief").lower() in {"brief", "kamerbrief"}:
+        return "this letter"
+    return "this document"
+
+
+def _pos(this: str) -> str:
+    """Possessive: "this letter's", "these questions'"."""
+    return f"{this}'" if this.endswith("s") else f"{this}'s"
+
+
+def _place(where: str, this: str | None) -> str:
+    """Where a kenmerk stands: "this letter's Uw kenmerk", "its kenmerk", "printed in it"."""
+    if where == "text":
+        return f"printed in {this or 'it'}"
+    return f"{_pos(this)} {where}" if this else f"its {where}"
+
+
+def _number(value: str | None) -> int:
+    match = re.match(r"\d+", value or "")
+    return int(match.group()) if match else 10**9
+
+
+def _quoted(name: str, text: str) -> str:
+    """The reference by its normal name, with the words the letter used when they differ."""
+    words = _short(text)
+    squash = lambda s: re.sub(r"[\W_]", "", s).lower()  # noqa: E731
+    return name if squash(words) in squash(name) else f"{name} (“{words}”)"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _merge(links: list[_Link]) -> list[_Link]:
+    merged: dict[tuple[str, int], _Link] = {}
+    for link in links:
+        key = (link.kind, link.target.id)
+        if key in merged:
+            if link.reason not in merged[key].reason:
+                merged[key].reason += "; " + link.reason
+        else:
+            merged[key] = _Link(link.kind, link.target, link.reason)
+    return list(merged.values())
+
+
+def _relation(link: _Link, score: float = 1.0) -> Relation:
+    doc = link.target
+    citation = cite(doc, 1)
+    return Relation(link.kind, doc.key, citation.title, doc.date, link.reason, round(float(score), 4), citation)
+
+
+def _order(link: _Link) -> tuple:
+    """Groups in KINDS order; dossier siblings keep their ondernummer order, the rest go by date."""
+    kind = KINDS.index(link.kind)
+    if link.kind == "same_dossier":
+        return (kind, _number(link.target.ondernummer), link.target.ondernummer or "", link.target.date or "", link.target.key)
+    return (kind, 0, "", link.target.date or "9999", link.target.key)
+
+
+# --- similar content ---------------------------------------------------------------------------
+
+_DOC_VECTORS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def document_vectors(store: Store, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """(document ids, matrix): each document's mean passage vector, L2-normalised.
+
+    Computed from stored vectors and kept for the store's current generation, so repeated calls
+    (a bench, a server) pay for it once per change of the archive.
+    """
+    key = (str(store.directory), store.generation, model)
+    if key in _DOC_VECTORS:
+        return _DOC_VECTORS[key]
+    pids, matrix = store.passage_vectors(model)
+    if len(pids) == 0:
+        return np.zeros(0, dtype=np.int64), matrix
+    rows = store.db.execute("SELECT id, doc FROM passages ORDER BY id").fetchall()
+    all_pids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    all_docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    docs_of = all_docs[np.searchsorted(all_pids, pids)]
+    doc_ids, inverse = np.unique(docs_of, return_inverse=True)
+    sums = np.zeros((len(doc_ids), matrix.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse, matrix)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    vectors = (sums / np.where(norms == 0, 1, norms)).astype(np.float32)
+    _DOC_VECTORS.clear()
+    _DOC_VECTORS[key] = (doc_ids, vectors)
+    return doc_ids, vectors
+
+
+def similar(store: Store, me: DocumentRow, model: str, k: int, exclude: set[int]) -> list[Relation]:
+    """The k documents whose mean passage vector is closest to this one's, skipping `exclude`."""
+    if k <= 0:
+        return []
+    doc_ids, vectors = document_vectors(store, model)
+    where = np.flatnonzero(doc_ids == me.id)
+    if not len(where):
+        return []
+    scores = vectors @ vectors[where[0]]
+    order = np.argsort(-scores, kind="stable")
+    chosen: list[tuple[int, float]] = []
+    for index in order:
+        doc_id = int(doc_ids[index])
+        if doc_id == me.id or doc_id in exclude:
+            continue
+        chosen.append((doc_id, float(scores[index])))
+        if len(chosen) == k:
+            break
+    docs = store.documents_by_ids([d for d, _ in chosen])
+    return [
+        _relation(_Link("similar", docs[d], f"similar content (cosine {s:.3f} of the mean passage vectors)"), s)
+        for d, s in chosen
+        if d in docs
+    ]
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+def related(store: Store, me: DocumentRow, *, model: str | None, k_similar: int = 5) -> list[Relation]:
+    """Every document related to `me`, grouped in KINDS order, each with its reason.
+
+    Explicit links come from stored fields and references; "similar" lists the `k_similar`
+    nearest documents by mean passage vector that are not already listed.
+    """
+    with store.snapshot():
+        links = sorted(_Finder(store, me).explicit(), key=_order)
+        relations = [_relation(link) for link in links]
+        if model:
+            relations += similar(store, me, model, k_similar, {link.target.id for link in links})
+    return relations
+
+
+def thread(store: Store, me: DocumentRow) -> list[Relation]:
+    """The reply chain `me` belongs to, earliest letter first, `me` included as kind "self".
+
+    Follows answers / answered_by and question / answer links transitively. Each other member's
+    kind and reason describe its link to the member it was reached from: `me` for direct links,
+    else the member named at the start of the reason ("via ienw-reactie-stoombrug (answers): …").
+    """
+    with store.snapshot():
+        found: dict[int, tuple[DocumentRow, str, str, int]] = {me.id: (me, "self", "the document asked about", 0)}
+        queue = deque([me])
+        while queue and len(found) < MAX_THREAD:
+            current = queue.popleft()
+            finder = _Finder(store, current, this=None if current.id == me.id else current.key)
+            replies = finder.replies()
+            links = replies + finder.questions({link.target.id for link in replies})
+            for link in _merge(links):
+                if link.target.id in found or link.kind not in THREAD_KINDS:
+                    continue
+                reason = link.reason if current.id == me.id else f"via {current.key} ({link.kind}): {link.reason}"
+                found[link.target.id] = (link.target, link.kind, reason, len(found))
+                queue.append(link.target)
+        members = sorted(found.values(), key=lambda item: (item[0].date or "9999", item[3]))
+        return [_relation(_Link(kind, doc, reason)) for doc, kind, reason, _ in members]

@@ -56,8 +56,12 @@ IVF_NPROBE_FRACTION = 0.03
 `HNSW_EF_SEARCH`, so retuning applies to indexes already on disk."""
 IVF_MIN_NPROBE = 16
 IVF_TRAIN_PER_LIST = 40
-IVF_EXACT_SUBSET_FRACTION = 0.05
+IVF_EXACT_SUBSET_FRACTION = 0.1
 """Subsets smaller than this share of the index search every list (exact) on an ivf index."""
+
+PARALLEL_MIN_QUERIES = 20
+"""Fewer queries than this run on one thread. OpenMP workers spin while they wait: on a busy
+2-core machine a 100k flat query took 232 ms on two threads and 94 ms on one."""
 
 INDEX_NAME = "index.faiss"
 STAMP_NAME = "stamp.json"
@@ -192,7 +196,13 @@ class VectorIndex:
             if self.kind == "hnsw" and len(allowed) <= HNSW_EXACT_SUBSET_MAX:
                 return self._exact_subset(queries, k, allowed)
         k = min(k, len(self) if allowed is None else min(len(self), len(allowed)))
-        scores, labels = self._index.search(queries, k, params=self._params(k, allowed))
+        threads = faiss.omp_get_max_threads()
+        if len(queries) < PARALLEL_MIN_QUERIES:
+            faiss.omp_set_num_threads(1)
+        try:
+            scores, labels = self._index.search(queries, k, params=self._params(k, allowed))
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [
             [(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
             for row_ids, row_scores in zip(labels, scores)
@@ -209,9 +219,14 @@ class VectorIndex:
             params = faiss.SearchParametersHNSW(efSearch=max(ef, k))
         elif self.kind == "ivf":
             nlist = self._index.nlist
-            exact = allowed is not None and len(allowed) < IVF_EXACT_SUBSET_FRACTION * len(self)
-            nprobe = min(nlist, max(IVF_MIN_NPROBE, math.ceil(IVF_NPROBE_FRACTION * nlist)))
-            params = faiss.SearchParametersIVF(nprobe=nlist if exact else nprobe)
+            nprobe = max(IVF_MIN_NPROBE, math.ceil(IVF_NPROBE_FRACTION * nlist))
+            if allowed is not None:
+                share = len(allowed) / len(self)
+                # Small subsets: visit every list (exact; the selector is checked before any distance).
+                # Larger ones: visit proportionally more lists, so as many allowed vectors get scored
+                # as an unfiltered search scores vectors.
+                nprobe = nlist if share < IVF_EXACT_SUBSET_FRACTION else math.ceil(nprobe / share)
+            params = faiss.SearchParametersIVF(nprobe=min(nlist, nprobe))
         elif selector is None:
             return None
         else:

@@ -69,6 +69,8 @@ def extract_pdf(path: Path, *, ocr: bool = True, ocr_timeout: float = PAGE_TIMEO
 
 def _open(path: Path) -> pdfium.PdfDocument:
     """Open the PDF or raise ExtractError saying why not."""
+    if path.stat().st_size == 0:
+        raise ExtractError("empty file (0 bytes)")
     try:
         document = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as error:
@@ -126,7 +128,7 @@ def _text_layer(page: pdfium.PdfPage) -> PageWords:
             continue
         chars.append(
             Char(
-                "-" if char == "\x02" else char,  # pdfium reports a line-end hyphen as U+0002
+                "-" if char in "\x02\ufffe" else char,  # pdfium's mark for a hyphen at a line end
                 box.left - left,
                 box.right - left,
                 top - box.top,

@@ -162,14 +162,21 @@ _REPEATED_LABELS = frozenset({"onskenmerk", "onzereferentie", "onzeref.", "kenme
 
 
 def _inline_repeats(fields: list[str]) -> re.Pattern[str] | None:
-    """A pattern for the colophon's kenmerk fields as they recur inside body lines, label spacing free."""
+    """A pattern for the colophon's kenmerk labels with their values as they recur inside body lines.
+
+    The value is the one the head printed where it stood next to its label, else any kenmerk-like run
+    of tokens with a digit in it (a stacked head prints "Onze referentie" and "38288319" apart).
+    """
     alternatives = []
     for field in fields:
         label = clean.sidebar_label(field)
-        value = field[len(label) :].split() if label else []
-        if label and value and re.sub(r"\s", "", label).lower() in _REPEATED_LABELS:
-            spaced = r"\s?".join(re.escape(c) for c in label.replace(" ", ""))
+        if not label or re.sub(r"\s", "", label).lower() not in _REPEATED_LABELS:
+            continue
+        spaced = r"\s?".join(re.escape(c) for c in label.replace(" ", ""))
+        value = field[len(label) :].split()
+        if value:
             alternatives.append(spaced + r"\s+" + r"\s*".join(re.escape(token) for token in value))
+        alternatives.append(spaced + r"\s+(?=[\w/. -]{0,12}\d)(?:[A-Z0-9][\w/.-]*\s?){1,4}")
     return re.compile("|".join(alternatives)) if alternatives else None
 
 

@@ -238,8 +238,10 @@ def page_lines(page: PageWords) -> list[Line]:
 
 # --- the document: sidebar column, letter head, running lines, paragraphs ----------------------
 
-EDGE_ZONE = 0.1
+EDGE_ZONE = 0.12
 """Share of the page height at the top and at the bottom where running headers and footers live."""
+EDGE_LINES = 2
+"""Lines at the top and bottom of a page's body that may be running lines wherever they stand."""
 _SALUTATION = re.compile(r"^(?:Geachte|Hooggeachte|Zeer geachte|Beste|Dear|L\.S\.)\b")
 _HEAD_LABELS = frozenset(
     {"Datum", "Betreft", "Onderwerp", "Kenmerk", "Ons kenmerk", "Onze referentie", "Uw kenmerk", "Uw referentie"}
@@ -332,8 +334,9 @@ def sidebar_fields(lines: list[Line]) -> list[str]:
 
 
 def _letter_head(lines: list[Line]) -> tuple[list[Line], list[Line]]:
-    """Split page-one body lines into (body, colophon lines): the head above the salutation, or above
-    the first line of prose in a document without one (a nota, an agenda).
+    """Split a page's body lines into (body, colophon lines): the head above the salutation, or above
+    the first line of prose in a document without one (a nota, an agenda). Every page is tried, as a
+    Woo file bundles several letters; a continuation page starts with prose and loses nothing.
 
     "> Retouradres …", "Datum 3 februari 2023" and "Betreft …" with its wrapped lines (indented to the
     value column) go to the colophon; the addressee stays in the body.
@@ -370,7 +373,7 @@ def _furniture_free(lines: list[Line], page: PageWords, running: set[str]) -> tu
         is_footer, keep = clean.furniture(text)
         if is_footer:
             kept += [keep] if keep else []
-        elif (_at_edge(line, page) or i in (0, len(lines) - 1)) and (
+        elif (_at_edge(line, page) or i < EDGE_LINES or i >= len(lines) - EDGE_LINES) and (
             clean.is_page_number(text) or clean.line_key(text) in running or re.fullmatch(r"\d{1,8}", text)
         ):
             continue
@@ -425,15 +428,14 @@ def lay_out(pages: list[PageWords]) -> Layout:
     column = _sidebar_column(pages, [_row_pieces(page) for page in pages])
     sidebar: list[str] = []
     bodies: list[list[Line]] = []
-    for number, page in enumerate(pages):
+    for page in pages:
         body, side = _split_column(page, column)
-        if number == 0:
-            body, head = _letter_head(body)
-            side = head + side
+        body, head = _letter_head(body)
+        side = head + side
         sidebar += sidebar_fields(side)
         bodies.append(body)
     edges = [
-        [line.text for i, line in enumerate(body) if _at_edge(line, page) or i in (0, len(body) - 1)]
+        [line.text for i, line in enumerate(body) if _at_edge(line, page) or i < EDGE_LINES or i >= len(body) - EDGE_LINES]
         for body, page in zip(bodies, pages)
     ]
     running = clean.recurring(edges)

@@ -14,7 +14,14 @@ from collections import Counter
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
-from indexer.dates import DATE_PATTERN, find_dates, letter_date, parse_date
+from indexer.colophon import (
+    ANY_LABEL,
+    HEADER_END,
+    LABEL_AT_START,
+    clean_kenmerk,
+    read_labels,
+)
+from indexer.dates import letter_date, parse_date
 from indexer.ministries import (
     MINISTRIES,
     by_postbus,
@@ -32,165 +39,6 @@ from indexer.references import (
 )
 
 TWEEDE_KAMER = "Tweede Kamer der Staten-Generaal"
-
-
-# --- colophon labels ---------------------------------------------------------------------------
-
-_LABELS: dict[str, str] = {
-    "datum": r"(?:Plaats/)?Datum(?: vaststelling)?",
-    "betreft": r"Betreft|Onderwerp|Subject",
-    "uw_brief_date": r"Uw (?:brief|e-mail|bericht) (?:van|d\.d\.)",
-    "uw_kenmerk": r"Uw (?:kenmerk|referentie|ref\.|brief \(kenmerk\)|brief)",
-    "kenmerk": r"Ons kenmerk|Onze referentie|Onze ref\.|Kenmerk|Referentie|Ons nummer",
-    "aan": r"Aan",
-    "other": (
-        r"Bijlagen?|Bijlage\(n\)|Inlichtingen(?: bij)?|Contactpersoon|Doorkiesnummer|Bezoekadres|Postadres"
-        r"|Kopie aan|Afschrift aan|Van|From|To|Cc|Sent|Received|Verzonden|Deadline|Zaaknummer|Auteurs?|Versie"
-        r"|Overheidsidentificatienr|Telefoon|Projectnaam|Vergaderplaats|Aanwezig"
-    ),
-}
-"""Colophon labels by field; "other" labels are recognised only so their values are not taken for ours."""
-
-
-def _spaced(label: str) -> str:
-    """Let a label match when a poor text layer split its words ("Onze ref erentie")."""
-    return re.sub(r"(?<=[A-Za-z])(?=[a-z])", " ?", label)
-
-
-_LABEL_ALTERNATIVES = "|".join(f"(?P<{field}>{_spaced(rx)})" for field, rx in _LABELS.items())
-_LABEL_AT_START = re.compile(rf"^(?:{_LABEL_ALTERNATIVES})(?:[ \t]*:[ \t]*|[ \t]+|$)")
-_ANY_LABEL = "|".join(_spaced(rx) for rx in _LABELS.values())
-_OWN_LABEL = "|".join(_spaced(rx) for field, rx in _LABELS.items() if field not in {"aan", "other"})
-_LABEL_INSIDE = re.compile(
-    rf"(?<![ \t])[ \t]+(?=(?:{_ANY_LABEL})(?:[ \t]*:|[ \t]{{2,}}|$))|(?<![ \t])[ \t]{{2,}}(?=(?:{_OWN_LABEL})[ \t])"
-)
-"""Where a flattened line ("Datum   6 november 2023 Betreft   Voortgang …") holds the next label: a label
-followed by a colon or a column gap, or one of our own labels after a column gap."""
-_OWN_LABEL_TIGHT = re.compile(rf"{_LABEL_INSIDE.pattern}|(?<=\S)[ \t]+(?=(?:{_OWN_LABEL})[ \t]+\S)")
-_MULTILINE = {"betreft", "aan"}
-_HEADER_END = re.compile(r"^(?:Geachte|Beste |Dear|L\.S\.|Hierbij|De Kamer,|Vraag 1|Aanleiding|Geadviseerd besluit)")
-
-
-def _accepts(field: str, value: str) -> bool:
-    """Whether `value` can be the value of `field`, so stacked labels get the right values."""
-    if field in {"datum", "uw_brief_date"}:
-        return len(value) < 40 and parse_date(value) is not None
-    if field in {"kenmerk", "uw_kenmerk"}:
-        return (
-            bool(re.search(r"\d", value))
-            and len(value) <= 40
-            and len(value.split()) <= 6
-            and not parse_date(value)
-            and not re.match(r"(?i)pagina\b", value)
-        )
-    if field == "betreft":
-        return len(re.findall(r"[^\W\d_]", value)) >= 3 and not DATE_PATTERN.fullmatch(value.strip())
-    return True
-
-
-def _segments(line: str, *, tight: bool = False) -> list[tuple[str | None, str]]:
-    """Split a line into (label field or None, value) pieces; flattened layouts hold several labels a line.
-
-    With `tight`, as in an extractor's sidebar, one space before one of our labels also starts a new
-    piece ("Onze referentie 42347538 Datum 14 november 2023").
-    """
-    pieces = (_OWN_LABEL_TIGHT if tight else _LABEL_INSIDE).split(line)
-    segments: list[tuple[str | None, str]] = []
-    for piece in pieces:
-        match = _LABEL_AT_START.match(piece.strip())
-        if match:
-            segments.append((match.lastgroup, piece.strip()[match.end() :].strip()))
-        elif piece.strip():
-            segments.append((None, piece.strip()))
-    return segments
-
-
-def read_labels(block: str, *, sidebar: bool = False) -> dict[str, str]:
-    """Return colophon values by field from `block`, up to the salutation.
-
-    Handles "Datum 13 april 2022", "Datum:" with the value on the next line, two columns on one line
-    ("Datum 30 mei 2023 Ons kenmerk DGBI/26844711"), and labels stacked above their values
-    ("Datum\\nBetreft\\n\\n3 februari 2023\\nTitel"): a value goes to the first label of the latest
-    stack that accepts it (`_accepts`). In running text a subject may continue on short lines; an
-    extractor's `sidebar` holds one field per line, so there it does not, and labels split tighter.
-    """
-    values: dict[str, str] = {}
-    stacks: list[list[str]] = []
-    open_field: str | None = None
-    after_label = False
-    for raw in block.splitlines()[:120]:
-        line = raw.strip(" \t>*#_|").replace("**", "").strip()
-        if not line:
-            open_field, after_label = None, False
-            continue
-        if _HEADER_END.match(line):
-            break
-        segments = _segments(line, tight=sidebar)
-        while segments:
-            field, value = segments.pop(0)
-            if field and not value:
-                if after_label and stacks:
-                    stacks[-1].append(field)
-                else:
-                    stacks.append([field])
-                open_field, after_label = None, True
-                continue
-            after_label = False
-            if field in {"datum", "uw_brief_date"} and (date := DATE_PATTERN.search(value)):
-                value, rest = value[: date.end()], value[date.end() :].strip()
-                if _LABEL_AT_START.match(rest):
-                    segments = _segments(rest) + segments
-                elif rest and (other := _take_pending(stacks, rest)) and other not in values:
-                    values[other] = rest
-            if field:
-                target: str | None = field if _accepts(field, value) else None
-            elif not sidebar and open_field in values and len(line) <= 60 and len(values[open_field]) < 200:
-                values[open_field] += " " + value
-                continue
-            else:
-                target = _take_pending(stacks, value)
-            if target and target not in values:
-                values[target] = value
-            open_field = target if target in _MULTILINE else None
-    pending = {field for stack in stacks for field in stack}
-    if "uw_brief_date" in pending and "betreft" in values:
-        _move_trailing_date(values)
-    return {k: v for k, v in values.items() if k != "other"}
-
-
-def _move_trailing_date(values: dict[str, str]) -> None:
-    """A flattened "Uw brief van  Betreft  X  6 november 2023" prints the awaited date after the subject."""
-    dates = find_dates(values["betreft"])
-    if dates and dates[-1][2] == len(values["betreft"].rstrip()):
-        values["uw_brief_date"] = values["betreft"][dates[-1][1] : dates[-1][2]]
-        values["betreft"] = values["betreft"][: dates[-1][1]].rstrip()
-
-
-def _take_pending(stacks: list[list[str]], value: str) -> str | None:
-    """Remove and return the pending label that `value` belongs to, latest stack first."""
-    for stack in reversed(stacks):
-        for i, field in enumerate(stack):
-            if _accepts(field, value):
-                del stack[i]
-                if not stack:
-                    stacks.remove(stack)
-                return field
-    return None
-
-
-def clean_kenmerk(value: str) -> str:
-    """Undo text-layer spacing in a kenmerk: "I E NW/BSK-2023/ 33017" → "IENW/BSK-2023/33017", "4 1 059776" → "41059776"."""
-    value = re.sub(r"\s*/\s*", "/", value.strip().rstrip(".,;"))
-    tokens = value.split()
-    merged: list[str] = []
-    glue = False
-    for token in tokens:
-        if glue and merged:
-            merged[-1] += token
-        else:
-            merged.append(token)
-        glue = len(token) == 1 and token.isalnum()
-    return " ".join(merged)
 
 
 # --- Kamerstuk header and footer ---------------------------------------------------------------
@@ -289,10 +137,11 @@ _ANSWER = re.compile(r"(?s)Antwoord van (?:de )?(?:[Mm]inister|[Ss]taatssecretar
 _WOO_MARK = re.compile(r"(?<![\d.])(?:5\.1\.[1-5]|5[.,]?1[.,]?2|10\.2)[ .]?[a-i](?![a-z])")
 """Woo/Wob redaction grounds printed over blacked-out text ("5.1.2e", OCR'd as "51.2e")."""
 _SIGNATURE_TITLE = re.compile(
-    r"(?im)^[ \t]*(?:de )?((?:minister(?:-president)?|staatssecretaris)(?: van| voor)[^\n]{3,90}?)(?:,?[ \t]*$|,[ \t]{2,})"
+    r"(?im)^[ \t]*(?:(?:met (?:een )?vriendelijke groet|hoogachtend),?[ \t]*)?(?:de )?"
+    r"((?:minister(?:-president)?|staatssecretaris)(?: van| voor)[^\n]{3,90}?)(?:,?[ \t]*$|,[ \t]{2,})"
 )
 _NAME_THEN_TITLE = re.compile(
-    r"(?m)^[ \t]*((?:[A-Z]\.)+ ?[A-Z][\w'’ -]{1,30}?|[A-Z][a-z]+ [A-Z][\w'’ -]{1,30}?)[ \t]+"
+    r"(?m)^[ \t]*((?:[A-Z]\.)+ ?[A-Z][\w'’ -]{1,30}?|[A-Z][a-z]+ [A-Z][\w'’ -]{1,30}?)[ \t]+(?:de[ \t]+)?"
     r"((?:[Mm]inister|[Ss]taatssecretaris)(?:-[Pp]resident)? (?:van|voor) [^\n]{3,80}?),?[ \t]*$"
 )
 """A signature printed name first, on one line once the extractor joins it: "M.A.M. Adriaansens Minister van EZK"."""
@@ -310,7 +159,7 @@ _UNIT_START = re.compile(
 )
 
 
-def _recase(heading: str, names: list[str] = []) -> str:  # noqa: B006 - read only
+def _recase(heading: str, names: tuple[str, ...] = ()) -> str:
     """Turn an ALL-CAPS heading into sentence case, keeping the casing of ministries and of `names`."""
     if heading != heading.upper():
         return heading
@@ -353,12 +202,21 @@ def _doc_type(text: str, head: str, labels: dict[str, str], ids: dict[str, str])
     return None
 
 
+_INLINE_SUBJECT = re.compile(
+    rf"(?<![\w-])(?:Betreft|Onderwerp)[ \t]*:?[ \t]+([^\n]{{5,200}}?)(?=[ \t]+(?:{ANY_LABEL})\b|[ \t]*(?:\n|$))"
+)
+"""A subject in the middle of a flattened colophon paragraph: "… Datum 23 januari 2024 Betreft X Bijlagen"."""
+
+
 def _title(text: str, head: str, labels: dict[str, str], doc_type: str | None) -> str | None:
     """Betreft/onderwerp, else the heading each kind of document uses, else its first heading-like line."""
     if labels.get("betreft"):
         return " ".join(labels["betreft"].split())
+    salutation = re.search(r"(?m)^[ \t]*(?:Geachte|Beste |Dear)", head[:3000])
+    if subject := _INLINE_SUBJECT.search(head[: salutation.start() if salutation else 3000]):
+        return " ".join(subject[1].split())
     if doc_type == "motie" and (motie := _MOTIE_HEADING.search(head)):
-        return _recase(" ".join(motie[1].split()), (_indieners(text) or "").split(", "))
+        return _recase(" ".join(motie[1].split()), tuple((_indieners(text) or "").split(", ")))
     if doc_type in {"antwoord op Kamervragen", "Kamervragen"} and (questions := _QUESTIONS.search(text[:6000])):
         return " ".join(questions[1].split())
     if brief := _KAMERSTUK_BRIEF.search(head[:3000]):
@@ -381,7 +239,8 @@ def _first_heading(text: str) -> str | None:
         line = " ".join(raw.strip(" >*#").split())
         letters = re.findall(r"[^\W\d_]", line)
         heading = 3 <= len(line) <= 200 and len(letters) >= 0.6 * len(line.replace(" ", ""))
-        heading = heading and not re.match(r"(?i)retouradres|tweede kamer", line) and not _LABEL_AT_START.match(line)
+        heading = heading and not re.match(r"(?i)retouradres|tweede kamer|inhoud|colofon|uitgave\b", line)
+        heading = heading and not LABEL_AT_START.match(line)
         if lines and (not heading or len(line) > 60 or len(" ".join(lines)) >= 40):
             break
         if heading:
@@ -430,7 +289,8 @@ _NAME_LINE = re.compile(r"(?:(?:drs|dr|mr|ir|prof|ing|mw|mevr|dhr)\.\s*)*[A-Z][\
 def _signed(tail: str, title: re.Match[str]) -> str:
     """One signature: the title line, "namens deze" and function lines, and the name under it
     (or, in templates that print it first, the name above it)."""
-    written = re.split(rf",?[ \t]{{2,}}|,? (?:{_ANY_LABEL})\b", _recase(title.group().strip()))[0]
+    line = re.sub(r"(?i)^\s*(?:met (?:een )?vriendelijke groet|hoogachtend),?\s*", "", title.group())
+    written = re.split(rf",?[ \t]{{2,}}|,? (?:{ANY_LABEL})\b", _recase(line.strip()))[0]
     parts = [" ".join(written.split()).rstrip(",")]
     rest = tail[title.end() :].partition("\n")[2]
     for line in [line.strip() for line in rest.splitlines() if line.strip()][:4]:
@@ -443,7 +303,7 @@ def _signed(tail: str, title: re.Match[str]) -> str:
             parts.append(line)
         break
     before = [line.strip() for line in tail[: title.start()].splitlines() if line.strip()][-1:]
-    name_first = not title.group().strip().lower().startswith("de ")
+    name_first = not line.strip().lower().startswith("de ")
     if (
         len(parts) == 1
         and name_first
@@ -517,17 +377,17 @@ def _signatory(text: str, doc_type: str | None) -> str | None:
     return None
 
 
-def _addressee(text: str, head: str, labels: dict[str, str], sidebar: str) -> str | None:
+def _addressee(text: str, head: str, labels: dict[str, str], sidebar: str, doc_type: str | None) -> str | None:
     """The Kamer voorzitter, the "Aan:" field, or the address block: under the return address, or, when
     the extractor took the colophon out, the text's first paragraph up to the postal address."""
     if voorzitter := _VOORZITTER.search(head[:4000]):
         return " ".join(voorzitter.group().split()) + " der Staten-Generaal"
     if labels.get("aan"):
-        return " ".join(labels["aan"].split())[:150]
-    if sidebar:
+        return " ".join(re.split(r"\s(?:Van|Cc|Kopie)\b", labels["aan"])[0].split())[:150]
+    if sidebar and doc_type in {"brief", "besluit", "Woo-besluit"}:
         first = text.strip().split("\n\n", 1)[0]
         name = re.split(r"(?i)\s(?:postbus|per e-?mail|t\.a\.v\.)\b|\s\d{4} ?[A-Z]{2}\b", first)[0].strip()
-        return name if 0 < len(name) <= 150 and not _HEADER_END.match(name) else None
+        return name if 0 < len(name) <= 150 and not HEADER_END.match(name) else None
     retour = re.search(r"(?mi)^[ \t*>]*Retouradres\b[^\n]*\n", head[:3000])
     if not retour:
         return None
@@ -560,7 +420,7 @@ def _sender_unit(head: str) -> str | None:
                 if (
                     not nxt
                     or _ADDRESS_LINE.match(nxt)
-                    or _LABEL_AT_START.match(nxt)
+                    or LABEL_AT_START.match(nxt)
                     or re.match(r"(?:De|Aan|Het) |.*\d\d", nxt)
                 ):
                     break
@@ -612,7 +472,7 @@ def parse_letter(extraction: Extraction, path: Path | None = None) -> LetterFiel
         sender=_sender(text, _colophon(sidebar, text), doc_type, labels),
         sender_unit=_sender_unit(head),
         signatory=_signatory(text, doc_type),
-        addressee=_addressee(text, head, labels, sidebar),
+        addressee=_addressee(text, head, labels, sidebar, doc_type),
         kenmerk=clean_kenmerk(labels["kenmerk"]) if labels.get("kenmerk") else None,
         uw_kenmerk=clean_kenmerk(labels["uw_kenmerk"])
         if labels.get("uw_kenmerk") and not parse_date(labels["uw_kenmerk"])

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from indexer.colophon import clean_kenmerk, read_labels
 from indexer.dates import letter_date, parse_date
 from indexer.extract_pdf import extract_pdf
 from indexer.extract_text import extract_text
-from indexer.letters import clean_kenmerk, parse_letter, read_labels
+from indexer.letters import parse_letter
 from indexer.ministries import normalise_sender
 from indexer.records import Extraction, Page
 

@@ -115,7 +115,8 @@ def letter_date(text: str) -> str | None:
 
     Anchors are tried in order (Datum field, "Den Haag, …" line, Kamerstuk header, Kamervragen
     answer, Kamervragen questions, then a date standing alone on one of the first five lines, as
-    moties exported by the Tweede Kamer begin); within one anchor the first occurrence wins.
+    moties exported by the Tweede Kamer begin and date stamps stand); within one anchor the first
+    occurrence wins.
     Dates that are merely mentioned in the body are never returned.
     """
     for anchor in _DATE_ANCHORS:
@@ -125,6 +126,7 @@ def letter_date(text: str) -> str | None:
             if iso:
                 return iso
     for line in [line for line in text[:1000].splitlines() if line.strip()][:5]:
-        if (found := DATE_PATTERN.fullmatch(line.strip())) and (iso := _iso(found)):
+        stamp = re.sub(r"(?<=\d) (?=\d)", "", line.strip())  # a date stamp, OCR'd as "0 9 AUG 2022"
+        if (found := DATE_PATTERN.fullmatch(stamp)) and (iso := _iso(found)):
             return iso
     return None

@@ -176,6 +176,7 @@ def test_parse_date(text: str, iso: str | None) -> None:
 def test_letter_date_ignores_dates_only_mentioned() -> None:
     assert letter_date("Op 9 maart 2022 hebben wij gesproken.\nIn jullie brief van 22 februari 2022 …") is None
     assert letter_date("Ons kenmerk\n123\nDatum\nBetreft\n\n3 februari 2023\nTitel") == "2023-02-03"
+    assert letter_date("Ministerie van VWS\n\nNAAM van verzoeker\n\n0 9 AUG 2022\n\nWoo-deelbesluit") == "2022-08-09"
 
 
 def test_labels_from_a_flattened_layout() -> None:

@@ -355,3 +355,16 @@ def clean_page(text: str, vocabulary: Vocabulary | None = None) -> str:
     """
     text = normalize(text)
     return reflow(dehyphenate(text, vocabulary if vocabulary is not None else Vocabulary(text)))
+
+
+def unique_lines(lines: Iterable[str]) -> list[str]:
+    """Non-blank lines, stripped, in first-seen order without repeats by `line_key` (a colophon
+    recurs on every page)."""
+    seen: set[str] = set()
+    unique: list[str] = []
+    for line in lines:
+        key = line_key(line)
+        if line.strip() and key not in seen:
+            seen.add(key)
+            unique.append(line.strip())
+    return unique

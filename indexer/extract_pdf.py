@@ -160,13 +160,13 @@ def _has_objects(page: pdfium.PdfPage) -> bool:
 
 
 def _covered_by_image(page: pdfium.PdfPage) -> bool:
-    """Whether one image covers most of the page: a scan."""
+    """Whether images cover most of the page: a scan (often stored as a stack of strips)."""
     width, height = page.get_size()
-    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=1):
+    covered = 0.0
+    for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
         left, bottom, right, top = image.get_bounds()
-        if (right - left) * (top - bottom) >= FULL_PAGE_IMAGE * width * height:
-            return True
-    return False
+        covered += (right - left) * (top - bottom)
+    return covered >= FULL_PAGE_IMAGE * width * height
 
 
 def _scan_with_text(words: PageWords, page: pdfium.PdfPage) -> bool:

@@ -49,7 +49,7 @@ def extract_text(path: Path) -> Extraction:
     cleaned = [Page(n, clean.clean_page(body, vocabulary)) for n, body in enumerate(bodies, start=1)]
     if not any(page.text for page in cleaned):
         raise ExtractError("no text: the file holds only white space or page furniture")
-    return Extraction(pages=cleaned, sidebar="\n".join(_unique(sidebar + kept)))
+    return Extraction(pages=cleaned, sidebar="\n".join(clean.unique_lines(sidebar + kept)))
 
 
 def decode(data: bytes) -> str:
@@ -107,14 +107,15 @@ def _segments(line: str) -> list[str]:
 
 
 def _head_end(lines: list[str]) -> int | None:
-    """Where a letter's head ends: its salutation, else its first line of prose when at least two
-    colophon labels stand above that; None for a text that does not start like a letter."""
+    """Where a letter's head ends: its salutation, else its first line of prose (eight real words
+    before any column gap) when at least two colophon labels stand above that; None for a text that
+    does not start like a letter."""
     for i, line in enumerate(lines[:HEAD_LINES]):
         if _SALUTATION.match(line):
             return i
     labels = 0
     for i, line in enumerate(lines[:HEAD_LINES]):
-        if len(line.split()) >= 12 and not _COLUMN_GAP.search(line.strip()):
+        if len(re.findall(r"[^\W\d_]{3,}", (_segments(line) or [""])[0])) >= 8:
             return i if labels >= 2 else None
         labels += sum(1 for segment in _segments(line) if clean.sidebar_label(segment))
     return None
@@ -229,14 +230,3 @@ def _remove_furniture(pages: list[list[str]]) -> tuple[list[list[str]], list[str
                 body.append(line)
         result.append(body)
     return result, kept
-
-
-def _unique(lines: list[str]) -> list[str]:
-    seen: set[str] = set()
-    unique = []
-    for line in lines:
-        key = clean.line_key(line)
-        if line.strip() and key not in seen:
-            seen.add(key)
-            unique.append(line.strip())
-    return unique

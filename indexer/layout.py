@@ -11,7 +11,7 @@ import bisect
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -221,10 +221,10 @@ def _xy_cut(words: list[Word], min_gap: float) -> list[Line]:
         for word in words:
             bands[bisect.bisect_right(stops, word.top)].append(word)
         return [line for band in bands for line in _xy_cut(band, min_gap)]
-    rows: dict[float, list[Word]] = {}
+    by_row: dict[float, list[Word]] = {}
     for word in words:
-        rows.setdefault(word.row, []).append(word)
-    lines = [Line(sorted(row, key=lambda w: w.x0)) for row in rows.values()]
+        by_row.setdefault(word.row, []).append(word)
+    lines = [Line(sorted(row, key=lambda w: w.x0)) for row in by_row.values()]
     return sorted(lines, key=lambda line: line.top)
 
 
@@ -333,6 +333,12 @@ def sidebar_fields(lines: list[Line]) -> list[str]:
     return clean.colophon_fields([[line.text for line in block] for block in _blocks(lines)])
 
 
+def _value_column(line: Line) -> float | None:
+    """Where a label line's value starts: after its widest gap ("Betreft ␣␣␣␣ Nationaal …")."""
+    gaps = [(b.x0 - a.x1, b.x0) for a, b in zip(line.words, line.words[1:])]
+    return max(gaps)[1] - 1 if gaps else None
+
+
 def _letter_head(lines: list[Line]) -> tuple[list[Line], list[Line]]:
     """Split a page's body lines into (body, colophon lines): the head above the salutation, or above
     the first line of prose in a document without one (a nota, an agenda). Every page is tried, as a
@@ -352,7 +358,7 @@ def _letter_head(lines: list[Line]) -> tuple[list[Line], list[Line]]:
         label = _label(line)
         if label in _HEAD_LABELS:
             head.append(line)
-            value_x = line.words[1].x0 - 1 if len(line.words) > 1 else None
+            value_x = _value_column(line)
         elif value_x is not None and line.x0 >= value_x and head and line.top - head[-1].bottom < line.height:
             head[-1] = Line(head[-1].words + line.words)
         else:
@@ -444,16 +450,4 @@ def lay_out(pages: list[PageWords]) -> Layout:
         kept_body, kept = _furniture_free(body, page, running)
         sidebar += kept
         texts.append(paragraphs(kept_body))
-    return Layout(texts, _unique(line for line in sidebar if not clean.is_page_number(line)))
-
-
-def _unique(lines: Iterable[str]) -> list[str]:
-    """Lines in first-seen order without repeats (a colophon recurs on every page)."""
-    seen: set[str] = set()
-    unique: list[str] = []
-    for line in lines:
-        key = clean.line_key(line)
-        if line.strip() and key not in seen:
-            seen.add(key)
-            unique.append(line.strip())
-    return unique
+    return Layout(texts, clean.unique_lines(line for line in sidebar if not clean.is_page_number(line)))

@@ -4,7 +4,20 @@ footer, a sidebar label, a page number or a broken hyphenation, over the whole c
 Runs `indexer.extract_pdf` / `indexer.extract_text` on every PDF and text file under the corpus
 (XML is extracted elsewhere), cuts each page's cleaned text at blank lines as a stand-in for
 passages, and checks every chunk with detectors written here, independent of the cleaning rules
-they audit. Also prints throughput and how many pages needed OCR.
+they audit. Also prints throughput (per CPU second, as the machine may be shared) and OCR figures.
+
+What counts as residue in a chunk:
+- running footer: a Kamerstuk footer ("Tweede Kamer, vergaderjaar …" not preceded by a footnote
+  number), an ISSN line, the "’s-Gravenhage 2024" imprint, "Pagina 2 van 5" (spacing-tolerant);
+- sidebar label: "Ons kenmerk", "Onze referentie", "Uw kenmerk", "Uw referentie", "Retouradres"
+  anywhere; "Inlichtingen", "Contactpersoon", "Doorkiesnummer", "Bijlage(n)", "Kenmerk <code>",
+  "Datum <date>", "Betreft <Subject>" at the start of a line;
+- page-number line: a number-only paragraph or first/last line of a page, or a number glued to the
+  page's first or last word, whose value runs with the page count (see `_page_numbers`);
+- running header: a page's first paragraph identical (less a page number) to another page's;
+- broken hyphenation: "-" before a line break, or "word- word" in lower case that is no elided
+  compound part ("directie- en").
+Wrong joins ("secretarisgeneraal") are not visible to these detectors; tests/test_clean.py pins them.
 
 Usage: python bench/residue.py [CORPUS] [--workers 2] [--examples 5] [--no-ocr]
 """

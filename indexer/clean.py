@@ -218,10 +218,11 @@ def is_colophon_line(line: str) -> bool:
 
 _STEMMER = Stemmer.Stemmer("dutch")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
-_HYPHEN_BREAK = re.compile(r"(?P<left>[^\s-]*[^\W_])-[ \t]*\n(?:[ \t]*\n(?=[ \t]*[^\W\d_A-ZÀ-Þ]))?[ \t]*(?P<right>[^\W_]\S*)")
-"""A hyphen at a line end and the next word; a blank line between them only before a lower-case word,
-as texts extracted paragraph by paragraph break "studiefi-" / "nanciering" over two paragraphs."""
-_HYPHEN_SPACE = re.compile(r"(?P<left>[^\s-]*[^\W_])-[ \t]+(?P<right>[^\W\d_A-ZÀ-Þ]\S*)")
+_HYPHEN_BREAK = re.compile(r"(?<!\S)(?P<left>\S*[^\W_])-[ \t]*\n(?:[ \t]*\n(?=[ \t]*[^\W\d_A-ZÀ-Þ]))?[ \t]*(?P<right>[^\W_]\S*)")
+"""A hyphen at a line end, the whole token before it (a URL must be seen whole) and the next word; a
+blank line between them only before a lower-case word, as texts extracted paragraph by paragraph break
+"studiefi-" / "nanciering" over two paragraphs. Anchored at a token start to stay linear on long tokens."""
+_HYPHEN_SPACE = re.compile(r"(?<!\S)(?P<left>\S*[^\W_])-[ \t]+(?P<right>[^\W\d_A-ZÀ-Þ]\S*)")
 """A line break an earlier extraction already turned into a space: "ontwik- keling"."""
 _ELLIPTIC = frozenset({"en", "of", "en/of", "tot", "noch", "als", "dan", "c.q.", "t/m", "resp.", "respectievelijk"})
 """Words after which a line-end hyphen is an elided compound part: "directie-, afdelings- en/of teamniveau"."""

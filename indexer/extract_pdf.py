@@ -1,9 +1,10 @@
 """PDF to cleaned pages and sidebar: pypdfium2 characters with positions, OCR where the text layer fails.
 
 Characters come from pypdfium2 rather than pdfplumber: on this corpus pdfplumber took 165 ms per page
-for its characters alone (313 ms for words) against about 30 ms here for characters with loose
-boxes, baselines and weights, and it glued words together in OCR'd Woo PDFs whose text layers place
-words without space characters ("Vragenvan", "hetde"). Layout (columns, sidebar, running lines,
+for its characters alone (313 ms for words), while reading characters with loose boxes, baselines and
+weights here and laying out and cleaning the page takes about 36 ms of CPU; and pdfplumber glued
+words together in OCR'd Woo PDFs whose text layers place words without space characters
+("Vragenvan", "hetde"). Layout (columns, sidebar, running lines,
 paragraphs) is `indexer/layout.py`; character and line rules are `indexer/clean.py`.
 """
 
@@ -43,17 +44,16 @@ def extract_pdf(path: Path, *, ocr: bool = True, ocr_timeout: float = PAGE_TIMEO
         pages = [document[i] for i in range(len(document))]
         layer = [_text_layer(page) for page in pages]
         scanned = [_needs_ocr(words, page) for words, page in zip(layer, pages)]
-        publisher_ocr = any(scanned) and any(_scan_with_text(words, page) for words, page in zip(layer, pages))
+        if any(scanned) and any(_scan_with_text(words, page) for words, page in zip(layer, pages)):
+            scanned = [unread and not _covered_by_image(page) for unread, page in zip(scanned, pages)]
         from_ocr = [False] * len(pages)
         timed_out = 0
-        for i, page in enumerate(pages):
-            if not (ocr and scanned[i] and not (publisher_ocr and _covered_by_image(page))):
-                continue
-            words = ocr_page(page, timeout=ocr_timeout)
+        for i in (i for i, unread in enumerate(scanned) if unread and ocr):
+            words = ocr_page(pages[i], timeout=ocr_timeout)
             if words is None:
                 timed_out += 1
-                continue
-            layer[i], from_ocr[i] = words, True
+            else:
+                layer[i], from_ocr[i] = words, True
         layout = lay_out(layer)
     finally:
         document.close()

@@ -13,7 +13,7 @@ from archive.errors import ArchiveError, ArchiveLocked, BadQuery, DocumentNotFou
 from archive.evaluate import EvalReport, Metrics
 from archive.related import Relation  # noqa: F401  (public API; see archive.related)
 from archive.search import Filters, Hit
-from indexer.ingest import FileError, IngestReport
+from indexer.report import FileError, IngestReport
 
 __all__ = [
     "Archive", "ArchiveError", "ArchiveLocked", "BadQuery", "CheckReport", "Citation", "DocumentNotFound",

@@ -13,7 +13,7 @@ from archive.evaluate import EvalReport, evaluate
 from archive.search import MODES, Filters, Hit, search
 from indexer.derived import DerivedIndexes
 from indexer.encoder import Encoder
-from indexer.ingest import IngestReport, ingest
+from indexer.report import IngestReport
 from indexer.records import Reference
 from indexer.store import ArchiveLocked, Change, DocumentRow, Store
 
@@ -62,12 +62,19 @@ class Archive:
         self.indexes = DerivedIndexes(store)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = DEFAULT_PATH, *, model: str | None = None, create: bool = True) -> Archive:
+    def open(
+        cls,
+        path: str | os.PathLike[str] = DEFAULT_PATH,
+        *,
+        model: str | None = None,
+        create: bool = True,
+        repair: bool = True,
+    ) -> Archive:
         """Open the archive in `path` (created if missing unless create=False).
 
         Raises ModelMismatch when `model` differs from the model the archive was built with, and
-        StoreError for an archive of another format version. Stale derived indexes (after a crash)
-        are rebuilt from the store unless a writer is busy with it right now.
+        StoreError for an archive of another format version. With `repair`, stale derived indexes
+        (after a crash) are rebuilt from the store unless a writer is busy with it right now.
         """
         store = Store.open(Path(path), create=create)
         recorded = store.model()
@@ -78,7 +85,7 @@ class Archive:
                 f"or ingest into another directory to use {model}"
             )
         archive = cls(store, Encoder(model or (recorded[0] if recorded else None)))
-        if store.counts()["documents"] and archive.indexes.problems():
+        if repair and store.counts()["documents"] and archive.indexes.problems():
             try:
                 with store.writer_lock():
                     archive.indexes.rebuild()
@@ -109,6 +116,8 @@ class Archive:
         Raises ArchiveLocked if another process is writing. Per-file problems do not raise: they
         are in the report's `failed` list and the other files are still ingested.
         """
+        from indexer.ingest import ingest  # the extractors' imports are paid only by ingest
+
         with self.store.writer_lock():
             if self.store.model() is None:
                 self.store.set_model(self.encoder.model_id, self.encoder.dim)

@@ -178,7 +178,7 @@ def check(archive_path: str, model: str | None, as_json: bool) -> None:
 
     Example: archive check
     """
-    report = Archive.open(archive_path, model=model, create=False).check()
+    report = Archive.open(archive_path, model=model, create=False, repair=False).check()
 
     def render() -> None:
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
@@ -199,7 +199,7 @@ def rebuild(archive_path: str, model: str | None, as_json: bool) -> None:
 
     Example: archive rebuild
     """
-    report = Archive.open(archive_path, model=model, create=False).rebuild()
+    report = Archive.open(archive_path, model=model, create=False, repair=False).rebuild()
     emit({"check": report}, as_json, lambda: click.echo("rebuilt; " + ("ok" if report.ok else "; ".join(report.problems))))
 
 

@@ -14,6 +14,7 @@ from archive.search import MODES, Filters, Hit, search
 from indexer.derived import DerivedIndexes
 from indexer.encoder import Encoder
 from indexer.report import IngestReport
+from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
 from indexer.store import ArchiveLocked, Change, DocumentRow, Store
 
@@ -109,6 +110,7 @@ class Archive:
         prune: bool = False,
         timeout: float = 300.0,
         workers: int | None = None,
+        passage_tokens: int = DEFAULT_TARGET_TOKENS,
         progress: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
         """Add new and changed files under `paths`; skip unchanged ones; with prune, drop vanished ones.
@@ -125,7 +127,7 @@ class Archive:
             total = Change([], [], [])
             report = ingest(
                 self.store, self.encoder, [Path(p) for p in paths], prune=prune, timeout=timeout,
-                workers=workers, progress=progress, on_commit=total.__iadd__,
+                workers=workers, passage_tokens=passage_tokens, progress=progress, on_commit=total.__iadd__,
             )
             self.indexes.apply(total, before)
         return report

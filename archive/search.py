@@ -15,7 +15,7 @@ import numpy as np
 
 from archive.citations import Citation, cite
 from archive.errors import BadQuery
-from archive.fusion import fuse
+from archive.fusion import DENSE_WEIGHT, fuse
 from indexer.derived import DerivedIndexes
 from indexer.encoder import Encoder
 from indexer.references import find_identifiers, normalise_dossier
@@ -128,6 +128,7 @@ def search(
     mode: str = "hybrid",
     filters: Filters = Filters(),
     per_doc: bool = False,
+    dense_weight: float = DENSE_WEIGHT,
 ) -> list[Hit]:
     """Return up to k hits, best first; raise BadQuery for an empty query, k out of range or an unknown mode."""
     if not query or not query.strip():
@@ -156,7 +157,7 @@ def search(
         if mode == "hybrid":
             if vector is not None:
                 dense.update(_dense_scores(store, encoder.model_id, vector, set(lexical) - set(dense)))
-            ranked = fuse(dense, lexical)
+            ranked = fuse(dense, lexical, dense_weight)
         else:
             ranked = sorted((dense or lexical).items(), key=lambda item: (-item[1], item[0]))
         passages = store.passages([pid for pid, _ in ranked])  # drops passages removed since the index was written

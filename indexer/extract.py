@@ -8,7 +8,7 @@ from pathlib import Path
 from indexer.errors import ExtractError
 from indexer.extract_pdf import extract_pdf
 from indexer.extract_text import extract_text
-from indexer.extract_xml import extract_xml
+from indexer.extract_xml import extract_xml, official_fields
 from indexer.records import Extraction
 
 EXTRACTORS: dict[str, Callable[[Path], Extraction]] = {
@@ -32,4 +32,7 @@ def extract(path: Path) -> Extraction:
         raise ExtractError("empty file (0 bytes)")
     if size > MAX_FILE_BYTES:
         raise ExtractError(f"file too large ({size / 2**20:.0f} MiB > {MAX_FILE_BYTES / 2**20:.0f} MiB)")
-    return extractor(path)
+    extraction = extractor(path)
+    # A publication's official metadata.xml (officielebekendmakingen) wins over what its text says.
+    extraction.fields = {**official_fields(path), **extraction.fields}
+    return extraction

@@ -23,7 +23,7 @@ from indexer.encoder import Encoder
 from indexer.extract import extract
 from indexer.extract_xml import sidecar_files
 from indexer.letters import parse_letter
-from indexer.passages import split_passages
+from indexer.passages import DEFAULT_TARGET_TOKENS, split_passages
 from indexer.records import PAGE_SEPARATOR, Extraction, LetterFields
 from indexer.report import FileError, IngestReport
 from indexer.store import Change, Store, file_sha256, text_hash
@@ -63,6 +63,7 @@ def ingest(
     prune: bool = False,
     workers: int | None = None,
     timeout: float = 300.0,
+    passage_tokens: int = DEFAULT_TARGET_TOKENS,
     progress: Callable[[int, int, str], None] | None = None,
     on_commit: Callable[[Change], None] | None = None,
 ) -> IngestReport:
@@ -71,6 +72,7 @@ def ingest(
     Args:
         prune: also remove stored documents under these folders whose files are gone.
         timeout: seconds one file may take to extract (OCR included) before it counts as failed.
+        passage_tokens: target passage size in model tokens (see indexer.passages).
         progress: called as (done, total, path) after each file.
         on_commit: called with each batch's passage changes after they are stored, so derived
             indexes can follow the store.
@@ -111,7 +113,7 @@ def ingest(
             report.failed.append(outcome)
             store.record_failure(str(path), None, outcome.stage, outcome.error)
         else:
-            item = _split(store, encoder, outcome)
+            item = _split(store, encoder, outcome, passage_tokens)
             pending.append(item)
             pending_texts += len(item.missing)
             if pending_texts >= EMBED_BATCH:
@@ -128,12 +130,12 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _split(store: Store, encoder: Encoder, prepared: _Prepared) -> _Pending:
+def _split(store: Store, encoder: Encoder, prepared: _Prepared, passage_tokens: int) -> _Pending:
     offsets, cursor = [], 0
     for page in prepared.extraction.pages:
         offsets.append((page.number, cursor))
         cursor += len(page.text) + len(PAGE_SEPARATOR)
-    passages = split_passages(prepared.extraction.text, offsets, encoder.count_tokens)
+    passages = split_passages(prepared.extraction.text, offsets, encoder.count_tokens, target_tokens=passage_tokens)
     hashes = list(dict.fromkeys(text_hash(p.text) for p in passages))
     known = store.known_vectors(hashes, encoder.model_id)
     return _Pending(prepared, passages, [h for h in hashes if h not in known])

@@ -1,28 +1,37 @@
 """The dense index over passage vectors: FAISS, inner product on L2-normalised e5 vectors (= cosine).
 
-Kinds, and why (figures from bench/scale.py on the 2-core machine, see bench/RESULTS.md):
+Kinds, and why. Figures are from bench/scale.py on this project's 2-core machine while other jobs
+kept its load average at 6-9, so absolute latencies are pessimistic; see bench/RESULTS.md.
 
-- `flat`: exact search (IndexIDMap over IndexFlatIP). Recall 1.0, build is a copy, one query scans
-  every vector, so latency grows linearly with the archive.
-- `ivf`: IndexIVFFlat with nlist ≈ √n lists, searching `nprobe` of them. Builds in about a minute at
-  1M passages and answers in a few milliseconds at the tuned nprobe.
-- `hnsw`: IndexHNSWFlat (M=32). Fast, high-recall queries, but building its graph costs tens of
-  minutes at 1M on two cores and it cannot delete; offered for machines where that is acceptable.
+- `flat`: exact search (IndexIDMap over IndexFlatIP). Recall 1.0 and a build that is a copy, but
+  every query scans every vector: warm p50 16-29 ms at 100k passages, 256-281 ms at 1M.
+- `ivf`: IndexIVFFlat, nlist ≈ √n, `IVF_NPROBE` lists visited. At 1M: built in 30-57 s,
+  recall@10 0.960 at p50 15-35 ms (nprobe 64), 0.985 at 24-62 ms (nprobe 128). Removes
+  natively. This is `auto`'s large kind.
+- `hnsw`: IndexHNSWFlat, M=32, efConstruction 80. The fastest queries (recall 0.96 at 1.3 ms with
+  efSearch 256 at 100k) but its graph build took 62-103 s (40-45 s CPU) at 100k and had not finished
+  after 17 min at 1M on the shared two cores; a stale-stamp rebuild of that length is not an
+  acceptable default, so it is offered as an explicit `kind="hnsw"`. It cannot delete: see below.
 
 `auto` picks flat up to `AUTO_EXACT_MAX` passages and `AUTO_LARGE_KIND` above, and an index built
 by `auto` promotes itself when `add` takes it past the threshold, so an archive that only ever
 grows incrementally still ends up with the fast kind.
 
-Filters (`allowed`): flat and ivf search with an IDSelectorBatch, which tests membership before
-computing a distance, so a filtered flat search is exact and costs one hash probe per vector;
-ivf searches every list when the subset is small (exact, no recall loss from unvisited lists).
-HNSW walks its graph with the selector for large subsets and computes exact scores for small ones
-(a graph walk finds few allowed nodes when most are filtered out).
+Filters (`allowed`) become a bitmap selector over passage ids (ids are SQLite rowids, so the
+bitmap is small), tested before any distance is computed. Flat is therefore exact and pays one bit
+test per vector. Subsets below `EXACT_SUBSET_SHARE` of the index are scored exhaustively on the
+other kinds too (ivf visits every list; hnsw scans its flat storage with a bitmap of storage
+positions): a graph walk or a few probed lists find too few allowed vectors when most are
+filtered out. Larger subsets widen the search by 1/√share (nprobe, efSearch) instead.
+
+Small searches (one query, as `archive search` sends) run on one thread: OpenMP workers spin
+while waiting, and on a busy 2-core machine two threads made a flat query 2.5x slower.
 
 Deletes: flat and ivf remove vectors; HNSW cannot, so a removed passage's slot is marked with id
 -1 and every search excludes -1 with a selector; the graph is rebuilt from its own stored vectors
 once a quarter of it is marked. The marks live in the index file itself, so saving stays one file
-plus its stamp.
+plus its stamp. `load(mmap=True)` maps flat/HNSW vectors from the file (fast open, shared page
+cache); such an index is read-only because FAISS aborts the process if mapped storage is resized.
 """
 
 from __future__ import annotations
@@ -40,24 +49,29 @@ FORMAT_VERSION = 1
 """Bumped when the file layout or the meaning of a kind changes; other versions load as None."""
 
 KINDS = ("flat", "ivf", "hnsw")
-AUTO_EXACT_MAX = 150_000
-"""Largest archive `auto` serves with exact search (warm single-query p50 stays ~20 ms there)."""
+AUTO_EXACT_MAX = 100_000
+"""Largest archive `auto` serves with exact search: p50 16-29 ms at 100k, 256-281 ms at 1M."""
 AUTO_LARGE_KIND = "ivf"
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 96
-HNSW_EXACT_SUBSET_MAX = 20_000
-"""Allowed subsets up to this size are scored exactly on an HNSW index instead of walking the graph."""
+HNSW_EF_SEARCH = 256
+"""Recall@10 0.960 at 100k (bench/scale.py); read at search time, so retuning needs no rebuild."""
 HNSW_MAX_DELETED_FRACTION = 0.25
 
-IVF_NPROBE_FRACTION = 0.03
-"""Share of the lists searched; at least `IVF_MIN_NPROBE`. Read at search time, like
-`HNSW_EF_SEARCH`, so retuning applies to indexes already on disk."""
-IVF_MIN_NPROBE = 16
+IVF_NPROBE = 64
+"""Lists visited per query. With nlist ≈ √n recall depends on nprobe, hardly on n: 64 gave
+recall@10 0.963 at 100k and 0.960 at 1M with p50 15-35 ms at 1M (machine load 6-10); 96 gave
+0.978-0.985 but 22-51 ms, over the 50 ms budget when the machine is busy. Read at search time,
+so changing it needs no rebuild."""
 IVF_TRAIN_PER_LIST = 40
-IVF_EXACT_SUBSET_FRACTION = 0.1
-"""Subsets smaller than this share of the index search every list (exact) on an ivf index."""
+
+EXACT_SUBSET_SHARE = 0.1
+"""`allowed` subsets below this share of the index are scored exhaustively (ivf: every list;
+hnsw: the stored vectors) with a bitmap selector: n bit tests plus one dot product per allowed
+vector, exact and cheaper than a filtered walk that must skip most of what it meets."""
+BITMAP_MAX_ID = 2**25
+"""Filters over ids below this use a bitmap selector (4 MiB at most), above it faiss' hash set."""
 
 PARALLEL_MIN_QUERIES = 20
 """Fewer queries than this run on one thread. OpenMP workers spin while they wait: on a busy
@@ -79,9 +93,9 @@ class VectorIndex:
         self.auto = auto
         self.read_only = read_only
         self._deleted = 0 if kind != "hnsw" else int((faiss.vector_to_array(index.id_map) < 0).sum())
-        self._positions: tuple[np.ndarray, np.ndarray] | None = None
-        """HNSW only: (sorted slot ids, their storage positions), built on the first subset search
-        and dropped on any change; spares each filtered query an O(n) scan of the id map."""
+        self._positions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """HNSW only: (id of each storage slot, the ids sorted, their slots), built on the first
+        subset search and dropped on any change; spares each filtered query an O(n) id-map scan."""
 
     # --- building -------------------------------------------------------------------------------
 
@@ -191,9 +205,10 @@ class VectorIndex:
             return [[] for _ in queries]
         if allowed is not None:
             allowed = np.unique(np.asarray(allowed, dtype=np.int64))
+            allowed = allowed[allowed >= 0]
             if not len(allowed):
                 return [[] for _ in queries]
-            if self.kind == "hnsw" and len(allowed) <= HNSW_EXACT_SUBSET_MAX:
+            if self.kind == "hnsw" and len(allowed) < EXACT_SUBSET_SHARE * len(self):
                 return self._exact_subset(queries, k, allowed)
         k = min(k, len(self) if allowed is None else min(len(self), len(allowed)))
         threads = faiss.omp_get_max_threads()
@@ -210,22 +225,16 @@ class VectorIndex:
 
     def _params(self, k: int, allowed: np.ndarray | None) -> faiss.SearchParameters | None:
         """Per-call search parameters: the filter (or the deleted-slot guard) and the kind's effort."""
-        selector = faiss.IDSelectorBatch(allowed) if allowed is not None else (_LIVE if self._deleted else None)
+        selector = _id_selector(allowed) if allowed is not None else (_LIVE if self._deleted else None)
+        share = 1.0 if allowed is None else len(allowed) / len(self)
         if self.kind == "hnsw":
-            ef = HNSW_EF_SEARCH
-            if allowed is not None:
-                # A walk that skips most nodes needs a wider beam to meet k allowed ones.
-                ef = min(4096, int(ef * math.sqrt(max(1.0, len(self) / len(allowed)))))
+            # A walk that skips most nodes needs a wider beam to meet k allowed ones.
+            ef = min(4096, math.ceil(HNSW_EF_SEARCH / math.sqrt(min(1.0, share))))
             params = faiss.SearchParametersHNSW(efSearch=max(ef, k))
         elif self.kind == "ivf":
             nlist = self._index.nlist
-            nprobe = max(IVF_MIN_NPROBE, math.ceil(IVF_NPROBE_FRACTION * nlist))
-            if allowed is not None:
-                share = len(allowed) / len(self)
-                # Small subsets: visit every list (exact; the selector is checked before any distance).
-                # Larger ones: visit proportionally more lists, so as many allowed vectors get scored
-                # as an unfiltered search scores vectors.
-                nprobe = nlist if share < IVF_EXACT_SUBSET_FRACTION else math.ceil(nprobe / share)
+            # Larger filtered searches visit more lists so that enough allowed vectors get scored.
+            nprobe = nlist if share < EXACT_SUBSET_SHARE else math.ceil(IVF_NPROBE / math.sqrt(min(1.0, share)))
             params = faiss.SearchParametersIVF(nprobe=min(nlist, nprobe))
         elif selector is None:
             return None
@@ -236,25 +245,25 @@ class VectorIndex:
         return params
 
     def _exact_subset(self, queries: np.ndarray, k: int, allowed: np.ndarray) -> list[list[tuple[int, float]]]:
-        """Score every allowed vector (gathered from HNSW storage) against the queries; exact top-k."""
+        """Exact top-k over the allowed vectors of an HNSW index, searching its flat storage with a
+        bitmap of storage positions (no graph walk, no copying of vectors)."""
         if self._positions is None:
             slots = faiss.vector_to_array(self._index.id_map)
             order = np.argsort(slots, kind="stable")
-            self._positions = slots[order], order
-        sorted_ids, order = self._positions
+            self._positions = slots, slots[order], order
+        slots, sorted_ids, order = self._positions
         at = np.minimum(np.searchsorted(sorted_ids, allowed), len(sorted_ids) - 1)
-        found = sorted_ids[at] == allowed
-        subset_ids, positions = allowed[found], order[at[found]]
+        positions = np.sort(order[at[sorted_ids[at] == allowed]])
         if not len(positions):
             return [[] for _ in queries]
-        scores = queries @ self._stored()[positions].T
-        k = min(k, len(positions))
-        results = []
-        for row in scores:
-            top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
-            top = top[np.argsort(-row[top], kind="stable")]
-            results.append([(int(subset_ids[j]), float(row[j])) for j in top])
-        return results
+        storage = faiss.downcast_index(faiss.downcast_index(self._index.index).storage)
+        params = faiss.SearchParameters()
+        params.sel = _id_selector(positions)
+        scores, found = storage.search(queries, min(k, len(positions)), params=params)
+        return [
+            [(int(slots[j]), float(score)) for j, score in zip(row_found, row_scores) if j >= 0]
+            for row_found, row_scores in zip(found, scores)
+        ]
 
     # --- persistence ----------------------------------------------------------------------------
 
@@ -306,6 +315,16 @@ class VectorIndex:
         if len(loaded) != stamp.get("count") or loaded.dim != stamp.get("dim"):
             return None
         return loaded, stamp
+
+
+def _id_selector(ids: np.ndarray) -> faiss.IDSelector:
+    """Membership test for sorted, unique, non-negative ids: a bitmap (one bit test per candidate)
+    unless the largest id would make it big, then faiss' hash set."""
+    if int(ids[-1]) >= BITMAP_MAX_ID:
+        return faiss.IDSelectorBatch(ids)
+    mask = np.zeros(int(ids[-1]) + 1, dtype=bool)
+    mask[ids] = True
+    return faiss.IDSelectorBitmap(np.packbits(mask, bitorder="little"))
 
 
 def _checked(ids: np.ndarray, vectors: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:

@@ -78,23 +78,29 @@ def test_allowed_returns_best_of_the_subset(kind: str, size: int, data, built) -
     got = index.search(queries, 10, allowed=allowed)
     want = brute_force(ids[pick], x[pick], queries, 10)
     assert all({i for i, _ in row} <= set(ids[pick].tolist()) for row in got)
-    exact = (
-        kind == "flat"
-        or (kind == "ivf" and size < vectors_module.IVF_EXACT_SUBSET_FRACTION * N)
-        or (kind == "hnsw" and size <= vectors_module.HNSW_EXACT_SUBSET_MAX)
-    )
+    exact = kind == "flat" or size < vectors_module.EXACT_SUBSET_SHARE * N
     assert recall(got, want) >= (1.0 if exact else 0.9)
 
 
 def test_hnsw_graph_walk_with_filter(data, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Subsets above the exact-scoring limit walk the graph with a selector."""
+    """Subsets above the exact-scoring share walk the graph with a selector."""
     ids, x, queries = data
-    monkeypatch.setattr(vectors_module, "HNSW_EXACT_SUBSET_MAX", 10)
+    monkeypatch.setattr(vectors_module, "EXACT_SUBSET_SHARE", 0.01)
     index = VectorIndex.build(ids, x, kind="hnsw")
     pick = np.random.default_rng(1).choice(len(ids), 600, replace=False)
     got = index.search(queries, 10, allowed=ids[pick])
     assert all({i for i, _ in row} <= set(ids[pick].tolist()) for row in got)
     assert recall(got, brute_force(ids[pick], x[pick], queries, 10)) >= 0.9
+
+
+def test_filter_over_ids_beyond_the_bitmap_range(data) -> None:
+    """Huge passage ids switch the filter to faiss' hash set; results are the same."""
+    ids, x, queries = data
+    shifted = ids + 2**40
+    index = VectorIndex.build(shifted, x, kind="flat")
+    pick = np.random.default_rng(5).choice(len(ids), 300, replace=False)
+    got = index.search(queries, 10, allowed=shifted[pick])
+    assert [[i for i, _ in row] for row in got] == [[i for i, _ in row] for row in brute_force(shifted[pick], x[pick], queries, 10)]
 
 
 def test_empty_allowed_and_edge_cases(data) -> None:

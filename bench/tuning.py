@@ -44,6 +44,9 @@ def weights(archive_dir: Path, values: list[float]) -> None:
                 ["hybrid"],
             )
             print(*lines(f"weight {weight:.2f}", report), f"({report.queries} queries)", flush=True)
+            for kind, by_mode in report.by_kind.items():
+                m = by_mode["hybrid"]
+                print(f"{'':>12} {kind:>12}: MRR@10 {m.mrr_at_10:.3f}  R@10 {m.recall_at_10:.3f}", flush=True)
 
 
 def sizes(values: list[int], folders: list[Path]) -> None:

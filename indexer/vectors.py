@@ -1,15 +1,15 @@
 """The dense index over passage vectors: FAISS, inner product on L2-normalised e5 vectors (= cosine).
 
 Kinds, and why. Figures are from bench/scale.py on this project's 2-core machine while other jobs
-kept its load average at 6-9, so absolute latencies are pessimistic; see bench/RESULTS.md.
+kept its load average at 5-11, so absolute latencies are pessimistic; see bench/RESULTS.md.
 
 - `flat`: exact search (IndexIDMap over IndexFlatIP). Recall 1.0 and a build that is a copy, but
-  every query scans every vector: warm p50 16-29 ms at 100k passages, 256-281 ms at 1M.
-- `ivf`: IndexIVFFlat, nlist ≈ √n, `IVF_NPROBE` lists visited. At 1M: built in 30-57 s,
-  recall@10 0.960 at p50 15-35 ms (nprobe 64), 0.985 at 24-62 ms (nprobe 128). Removes
+  every query scans every vector: warm p50 16-39 ms at 100k passages, 256-333 ms at 1M.
+- `ivf`: IndexIVFFlat, nlist ≈ √n, `IVF_NPROBE` lists visited. At 1M: built in 30-72 s,
+  recall@10 0.960 at p50 15-39 ms (nprobe 64), 0.985 at 24-82 ms (nprobe 128). Removes
   natively. This is `auto`'s large kind.
 - `hnsw`: IndexHNSWFlat, M=32, efConstruction 80. The fastest queries (recall 0.96 at 1.3 ms with
-  efSearch 256 at 100k) but its graph build took 62-103 s (40-45 s CPU) at 100k and had not finished
+  efSearch 256 at 100k) but its graph build took 62-105 s (38-45 s CPU) at 100k and had not finished
   after 17 min at 1M on the shared two cores; a stale-stamp rebuild of that length is not an
   acceptable default, so it is offered as an explicit `kind="hnsw"`. It cannot delete: see below.
 
@@ -50,7 +50,7 @@ FORMAT_VERSION = 1
 
 KINDS = ("flat", "ivf", "hnsw")
 AUTO_EXACT_MAX = 100_000
-"""Largest archive `auto` serves with exact search: p50 16-29 ms at 100k, 256-281 ms at 1M."""
+"""Largest archive `auto` serves with exact search: p50 16-39 ms at 100k, 256-333 ms at 1M."""
 AUTO_LARGE_KIND = "ivf"
 
 HNSW_M = 32
@@ -61,8 +61,8 @@ HNSW_MAX_DELETED_FRACTION = 0.25
 
 IVF_NPROBE = 64
 """Lists visited per query. With nlist ≈ √n recall depends on nprobe, hardly on n: 64 gave
-recall@10 0.963 at 100k and 0.960 at 1M with p50 15-35 ms at 1M (machine load 6-10); 96 gave
-0.978-0.985 but 22-51 ms, over the 50 ms budget when the machine is busy. Read at search time,
+recall@10 0.963 at 100k and 0.960 at 1M with p50 15-39 ms at 1M (machine load 5-11); 96 gave
+0.978-0.985 but 22-63 ms, over the 50 ms budget when the machine is busy. Read at search time,
 so changing it needs no rebuild."""
 IVF_TRAIN_PER_LIST = 40
 

@@ -115,8 +115,15 @@ class VectorIndex:
         return int(self._index.ntotal) - self._deleted
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add vectors under `ids`, replacing any vector already stored under one of them."""
+        """Add vectors under `ids`, replacing any vector already stored under one of them; raise
+        ValueError if their dimension differs from a non-empty index's."""
         self._writable()
+        if self._index.ntotal == 0 and np.ndim(vectors) == 2 and np.shape(vectors)[1] != self.dim:
+            # An archive indexed before it had a model holds an empty placeholder index; the first
+            # real vectors decide its dimension.
+            replacement = VectorIndex.build(ids, vectors, kind="auto" if self.auto else self.kind)
+            self._index, self.kind, self.dim, self._deleted = replacement._index, replacement.kind, replacement.dim, 0
+            return
         ids, vectors = _checked(ids, vectors, self.dim)
         if not len(ids):
             return

@@ -136,6 +136,17 @@ def test_remove_and_add(kind: str, data) -> None:
     assert np.isin(top[0], index.ids()) and len(index.ids()) == len(index)
 
 
+def test_empty_placeholder_takes_the_first_vectors_dimension(data) -> None:
+    """The store builds an empty index before it knows its model (dim 1); the first add fixes it."""
+    ids, x, queries = data
+    index = VectorIndex.build(np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.float32))
+    index.add(ids[:10], x[:10])
+    assert index.dim == DIM and len(index) == 10
+    assert index.search(x[:1], 1)[0][0][0] == ids[0]
+    with pytest.raises(ValueError):
+        index.add(np.array([10**9]), np.ones((1, DIM + 1), dtype=np.float32))
+
+
 def test_hnsw_rebuilds_graph_after_many_deletes(data) -> None:
     ids, x, queries = data
     index = VectorIndex.build(ids, x, kind="hnsw")

@@ -80,7 +80,9 @@ def ingest(
     started = time.perf_counter()
     report = IngestReport()
     found = discover(paths)
-    report.failed.extend(FileError(str(p), "discover", reason) for p, reason in found.problems)
+    for problem, reason in found.problems:
+        report.failed.append(FileError(str(problem), "discover", reason))
+        store.record_failure(str(problem), None, "discover", reason)
     stored = store.file_state()
     sidecars = sidecar_files(found.files)  # metadata.xml and other renderings of one publication
     todo: list[tuple[Path, str, int]] = []

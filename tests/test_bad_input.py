@@ -5,6 +5,10 @@ the size limit, a scan whose OCR runs past the time limit, symlink loops) is ing
 archive that already holds letters: each bad file is reported by name with its reason, the CLI
 exits 1, the good files beside them are ingested, and what the archive answered before does not
 change. Nothing is mocked: the slow file really is OCR'd by Tesseract until the time limit stops it.
+
+Decided here: a text file over `indexer.extract.MAX_FILE_BYTES` (200 MiB) is refused ("file too
+large (201 MiB > 200 MiB)"), not ingested; a FIFO named .pdf is never opened but must be reported;
+the folder-without-permission test is skipped as root, who can read it anyway.
 """
 
 from __future__ import annotations
@@ -24,10 +28,14 @@ from archive.cli import cli
 from archive.search import MAX_K, MODES
 from indexer.extract import MAX_FILE_BYTES
 from tests.conftest import CORPUS, DEMO
+from tests.test_crash import seeded_archive
 
 MOTIES = CORPUS / "text" / "moties"
 AANHANGSELS = CORPUS / "pdf" / "aanhangsel_kamervragen"
 PDF = AANHANGSELS / "01bf9f06-42d0-48a6-a85f-12c9c8e14c57.pdf"
+GOOD_PDF = AANHANGSELS / "1aa9bd01-68a1-4a4a-a808-5b0183bc217a.pdf"
+GOOD_MOTIE = MOTIES / "0763ccf5-3350-42b6-906d-5819fc93677a.txt"
+"""New letters beside the bad files (not in the seeded archive)."""
 TIMEOUT = 10.0
 """Seconds one file may take to extract: room for a worker to start on a busy machine, far below
 what the twelve scanned pages take to OCR."""
@@ -71,13 +79,10 @@ def results(archive: Archive) -> dict[tuple[str, str], list[tuple[str, int, floa
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An archive already holding the two demo letters and two moties."""
-    folder = tmp_path_factory.mktemp("base")
-    for source in [*DEMO.iterdir(), *sorted(MOTIES.iterdir())[:2]]:
-        shutil.copyfile(source, folder / source.name)
+    """An archive already holding letters: a copy of the session's seeded archive (the Financiën
+    letter, three moties, an Aanhangsel PDF)."""
     path = tmp_path_factory.mktemp("archive") / "idx"
-    with Archive.open(path) as archive:
-        assert archive.ingest([folder]).ok
+    shutil.copytree(seeded_archive(tmp_path_factory), path)
     return path
 
 
@@ -125,9 +130,9 @@ def test_bad_files_are_reported_and_nothing_else_changes(base: Path, tmp_path: P
     folder = tmp_path / "post"
     bad = make_bad_folder(folder)
     (folder / "brief-cp1252.txt").write_bytes(CP1252_LETTER.encode("cp1252"))
-    good = ["brief-cp1252.txt", MOTIES.joinpath(sorted(os.listdir(MOTIES))[5]).name, PDF.name]
-    shutil.copyfile(MOTIES / good[1], folder / good[1])
-    shutil.copyfile(PDF, folder / good[2])
+    good = ["brief-cp1252.txt", GOOD_MOTIE.name, GOOD_PDF.name]
+    shutil.copyfile(GOOD_MOTIE, folder / GOOD_MOTIE.name)
+    shutil.copyfile(GOOD_PDF, folder / GOOD_PDF.name)
 
     with Archive.open(base) as archive:
         before = results(archive)

@@ -14,10 +14,10 @@ its value before the run and after all commits (one transaction per document), a
 SIGKILLed; a kill that lands later than its phase is retried with shorter delays.
 
 Cost: a run that embeds loads torch and the model, which takes most of a minute on two busy cores.
-So the archive is seeded in-process (the test session imports torch once), the cheap kills use
-fresh copies of stored letters (their passages' vectors are known, so nothing is embedded and
-torch is never loaded), and only the last kills, on a new motie, go through model load and
-embedding; the final re-run, in-process like the seed, embeds it.
+So the archive starts as a copy of one seeded in-process (once per session, shared with the other
+issue-6 tests), the cheap kills ingest fresh copies of the seeded letters (their passages' vectors
+are known, so nothing is embedded and torch is never loaded), and only the last kills, on a new
+motie, go through model load and embedding; the final re-run, in-process, embeds it.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ NEW_MOTIES = [
 ]
 """Letters not in the seed: only they make a run load the model and embed."""
 
-CHEAP_PHASES = ["startup", "extraction", "commits", "index writing"] * 2 + ["commits"]
+CHEAP_PHASES = ["startup", "extraction", "commits", "index writing"] * 2
 MODEL_PHASES = ["model load", "embedding"]
 PHASE_ORDER = ["startup", "extraction", "after extraction", "model load", "embedding", "commits",
                "index writing", "after index writing"]
@@ -273,18 +273,20 @@ def stored_state(archive_dir: Path, may_hold: set[str]) -> dict[str, tuple[str, 
         passage_ids = set(store.passage_ids().tolist())
         assert set(archive.indexes.vectors().ids().tolist()) == passage_ids
         assert len(archive.indexes.lexical()) == len(passage_ids)
-        state, by_text = {}, {}
+        state, by_text, by_passage = {}, {}, {}
         for doc in documents:
-            ids = store.passage_ids([doc.id]).tolist()
-            rows = store.passages(ids)
+            rows = store.passages(store.passage_ids([doc.id]).tolist())
             assert rows, f"{doc.path} is stored without passages"
             for pid, row in rows.items():
-                found = archive.indexes.lexical().search(row.text, 50, allowed_docs=[doc.id])
-                assert pid in {p for p, _ in found}, f"passage {pid} of {doc.path} is not in the lexical index"
+                by_passage.setdefault(row.text, {})[pid] = doc.id
             text = store.document_text(doc.id)
             state[doc.path] = (text, [rows[p].text for p in sorted(rows)])
             by_text.setdefault(text, (max((r.text for r in rows.values()), key=len), set()))[1].add(doc.key)
-        for phrase_source, keys in by_text.values():  # copies share their text: one search serves them all
+        lexical = archive.indexes.lexical()
+        for text, owners in by_passage.items():  # identical passages (copies): one search finds them all
+            found = {p for p, _ in lexical.search(text, 10 * len(owners) + 50, allowed_docs=set(owners.values()))}
+            assert set(owners) <= found, f"passages {sorted(set(owners) - found)} are not in the lexical index"
+        for phrase_source, keys in by_text.values():  # and each document is found by a phrase of its own
             phrase = " ".join(phrase_source.split()[3:15])
             found = {h.document for h in archive.search(phrase, k=1000, mode="lexical")}
             assert keys <= found, f"{sorted(keys - found)} not found by their own phrase {phrase!r}"
@@ -292,6 +294,24 @@ def stored_state(archive_dir: Path, may_hold: set[str]) -> dict[str, tuple[str, 
 
 
 # --- the tests -------------------------------------------------------------------------------------
+
+
+def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ORIGINALS (in `<dir>/letters`) ingested in-process with the real model into `<dir>/idx`,
+    once per test session and shared by the crash, concurrency and bad-input tests, which copy
+    `idx` before writing to it. Kept under the session's base temp directory, not in a module
+    global: pytest imports this file as `test_crash`, the other tests as `tests.test_crash`."""
+    root = tmp_path_factory.getbasetemp() / "issue6-seeded"
+    if not (root / "ready").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        (root / "letters").mkdir(parents=True)
+        for source in ORIGINALS:
+            shutil.copyfile(source, root / "letters" / source.name)
+        with Archive.open(root / "idx") as archive:
+            report = archive.ingest([root / "letters"])
+        assert report.ok, report.failed
+        (root / "ready").write_text("ok\n")
+    return root / "idx"
 
 
 @pytest.fixture
@@ -303,12 +323,16 @@ def folder(tmp_path: Path) -> Path:
     return letters
 
 
-def test_sigkill_at_random_moments_leaves_every_document_whole_or_absent(tmp_path: Path, folder: Path) -> None:
+def test_sigkill_at_random_moments_leaves_every_document_whole_or_absent(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     rng = random.Random(SEED)
+    seeded = seeded_archive(tmp_path_factory)
     archive_dir = tmp_path / "idx"
-    with Archive.open(archive_dir) as archive:
-        assert archive.ingest([folder]).ok
-    seed_files = sorted(folder.iterdir())
+    shutil.copytree(seeded, archive_dir)
+    seed_files = sorted((seeded.parent / "letters").iterdir())
+    folder = tmp_path / "letters"  # what the killed runs ingest: copies of the seed, new moties
+    folder.mkdir()
     spare = list(NEW_MOTIES)
     plan = list(CHEAP_PHASES)
     rng.shuffle(plan)
@@ -331,13 +355,13 @@ def test_sigkill_at_random_moments_leaves_every_document_whole_or_absent(tmp_pat
                 motie = spare.pop(0)
                 new.append(shutil.copyfile(motie, folder / motie.name))
             copies = sorted(folder.glob("copy*"))
-            if target in ("commits", "index writing") and rng.random() < 0.5 and len(copies) > len(new):
+            if target in ("commits", "index writing") and rng.random() < 0.5 and len(copies) > len(new) + 1:
                 (gone := copies[rng.randrange(len(copies) - len(new))]).unlink()
                 extra = ["--prune"]
             ever_present |= {str(p) for p in new}
             with Archive.open(archive_dir) as archive:
                 before = archive.store.generation
-                stored = {d.path for d in archive.store.documents()}
+                stored = {d.path for d in archive.store.documents() if Path(d.path).parent == folder}
             on_disk = {str(p) for p in folder.iterdir()}
             commits = len(on_disk - stored) + len(stored - on_disk)
             started = time.monotonic()
@@ -346,8 +370,8 @@ def test_sigkill_at_random_moments_leaves_every_document_whole_or_absent(tmp_pat
             phase = kill_in_phase(proc, archive_dir, target, rng, scale, before, commits, notes)
             if phase != "finished":
                 kills.append((target, phase, round(time.monotonic() - started, 1)))
-                print(f"kill {len(kills)}: {target} → {phase} after {kills[-1][2]} s; {commits} commits pending; {notes}",
-                      flush=True)
+                print(f"kill {len(kills)}: {target} → {phase} after {kills[-1][2]} s; "
+                      f"{commits} commits pending; {notes}", flush=True)
             snapshots.append(stored_state(archive_dir, ever_present))
             if extra and phase in ("commits", "index writing", "after index writing"):
                 assert str(gone) not in snapshots[-1], "pruning comes before any new document"
@@ -361,7 +385,7 @@ def test_sigkill_at_random_moments_leaves_every_document_whole_or_absent(tmp_pat
         final = archive.ingest([folder], prune=True)
     assert final.ok, final.failed
     done = stored_state(archive_dir, ever_present)
-    assert set(done) == {str(p) for p in folder.iterdir()}, "the re-run did not complete the set"
+    assert set(done) == {str(p) for p in [*folder.iterdir(), *seed_files]}, "the re-run did not complete the set"
     for snapshot in snapshots:
         for path, content in snapshot.items():
             if path in done:
@@ -372,7 +396,7 @@ def test_sigkill_at_random_moments_leaves_every_document_whole_or_absent(tmp_pat
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)["report"]
     assert report["added"] == [] and report["failed"] == [] and report["embedded"] == 0
-    assert len(report["skipped"]) == len(done)
+    assert len(report["skipped"]) == len(done) - len(seed_files)
     check = subprocess.run(archive_command("check", "-a", str(archive_dir)), cwd=REPO, capture_output=True, text=True)
     assert check.returncode == 0 and check.stdout.strip().endswith("ok"), check.stdout + check.stderr
 
@@ -385,8 +409,7 @@ def test_sigkill_at_random_moments_leaves_every_document_whole_or_absent(tmp_pat
 def test_a_kill_during_the_first_ingest_leaves_an_empty_archive_that_checks_clean(tmp_path: Path, folder: Path) -> None:
     """The first ingest into a new directory, killed while extracting: the store exists (with the
     model recorded) but holds no documents and no index was ever written. Opening it must repair
-    that like any other crash, so `check` is clean and a search answers (with nothing), and a
-    re-run ingests the set."""
+    that like any other crash, so `check` is clean and a search answers (with nothing)."""
     archive_dir = tmp_path / "idx"
     proc = start_ingest(folder, archive_dir)
     phase = kill_in_phase(proc, archive_dir, "extraction", random.Random(SEED), 1.0, 0, len(ORIGINALS))

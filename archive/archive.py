@@ -86,7 +86,7 @@ class Archive:
                 f"or ingest into another directory to use {model}"
             )
         archive = cls(store, Encoder(model or (recorded[0] if recorded else None)))
-        if repair and store.counts()["documents"] and archive.indexes.problems():
+        if repair and archive.indexes.problems():
             try:
                 with store.writer_lock():
                     archive.indexes.rebuild()

@@ -17,6 +17,7 @@ from indexer.lexical import LexicalIndex
 from indexer.store import Change, Store
 from indexer.vectors import VectorIndex
 
+LOAD_ATTEMPTS = 5
 VECTORS_DIR = "vectors"
 LEXICAL_DIR = "lexical"
 
@@ -82,9 +83,11 @@ class DerivedIndexes:
     def apply(self, change: Change, previous_generation: int) -> None:
         """Follow the store after `change`; rebuild instead when the indexes were not at
         `previous_generation` (the store's generation before the change) to begin with."""
-        if not (self._at(previous_generation)):
+        if not self._at(previous_generation):
             self.rebuild()
             return
+        if not (change.added or change.removed):
+            return  # an unchanged re-run rewrites nothing
         vectors, lexical = self.vectors(), self.lexical()
         if change.removed:
             vectors.remove(np.asarray(change.removed, dtype=np.int64))
@@ -105,10 +108,21 @@ class DerivedIndexes:
         )
 
     def vectors(self) -> VectorIndex:
+        """The FAISS index as last written; an empty one while none has been written yet.
+
+        A writer replaces the index file and then its stamp; a reader that opens between the two
+        sees them disagree, so it tries again for a moment before treating the index as absent.
+        """
         if self._vectors is None:
-            loaded = VectorIndex.load(self.vectors_path)
+            for attempt in range(LOAD_ATTEMPTS):
+                loaded = VectorIndex.load(self.vectors_path)
+                if loaded is not None or not self.vectors_path.exists():
+                    break
+                time.sleep(0.02 * (attempt + 1))
             if loaded is None:
-                raise FileNotFoundError(self.vectors_path)
+                model = self.store.model()
+                dim = model[1] if model else 1
+                return VectorIndex.build(np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32))
             self._vectors = loaded[0]
         return self._vectors
 

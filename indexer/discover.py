@@ -34,6 +34,8 @@ def discover(paths: Iterable[Path | str]) -> Discovery:
             found.problems.append((path, _reason(error)))
             return
         if not target.is_file():
+            if not target.is_dir():  # a FIFO would block the hash forever; a socket or device is no letter
+                found.problems.append((path, "not a regular file (FIFO, socket or device)"))
             return
         if not os.access(target, os.R_OK):
             found.problems.append((path, "permission denied"))

@@ -1,4 +1,5 @@
-"""extract_pdf on real corpus PDFs: colophon sidebar, running lines, paragraphs, errors and OCR."""
+"""extract_pdf on real corpus PDFs and small hand-written ones: pdfplumber characters, colophon sidebar,
+running lines, paragraphs, errors and OCR."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pdfplumber
 import pypdfium2 as pdfium
 import pytest
 
+from indexer import extract_pdf as extract_pdf_module
 from indexer.errors import ExtractError
 from indexer.extract_pdf import extract_pdf
 
@@ -38,7 +41,7 @@ def test_rijkshuisstijl_sidebar_is_one_field_per_line(circulaire) -> None:
         "2500 EX Den Haag",
         "T 070-456 0000",
         "F 070-456 1111",
-        "Kenmerk I E NW/BSK-2023/33017",
+        "Kenmerk IENW/BSK-2023/33017",  # pdftotext and pdfium read the kerned "IenW" letter by letter
         "Bijlage(n) 4",
     ]
 
@@ -91,10 +94,96 @@ def _words(extraction) -> collections.Counter[str]:
 
 
 def test_ocr_layer_of_a_woo_pdf_is_read_as_is() -> None:
+    """The publisher's OCR layer places words without spaces; pdfplumber's own word grouping glues them
+    ("Ergaat", "Weetjij"), the gaps between character positions do not."""
     extraction = extract_pdf(CORPUS / "pdf/woo_vws_testdossiers/woo4/181024.pdf")
     assert not any(page.ocr for page in extraction.pages)
     assert "5.1.2e" in extraction.text.split()
     assert "Er gaat weer een brief met de laatste stand van zaken over de nertsen" in extraction.text
+    assert "Weet jij" in extraction.text
+    words = set(extraction.text.split())
+    assert not words & {"Ergaat", "Weetjij", "overde", "metje", "hetadvies"}
+
+
+def test_characters_are_pdfplumbers() -> None:
+    """The text layer is pdfplumber's `page.chars`, read from the objects they are made of."""
+    with pdfplumber.open(IENW / "Kamerbrief_circulaire_economie.pdf") as pdf:
+        page = pdf.pages[1]
+        ours = [(c.text, c.x0, c.x1, c.top, c.bottom) for c in extract_pdf_module._chars(page)]
+        theirs = [(c["text"], c["x0"], c["x1"], c["top"], c["bottom"]) for c in page.chars]
+        bold = {c.text for c in extract_pdf_module._chars(page) if c.bold}
+    assert len(ours) > 1000
+    assert ours == theirs
+    assert bold  # Verdana-Bold headings
+
+
+def _pdf(content: str, cropbox: str = "") -> bytes:
+    """A one-page A4 PDF with content stream `content` (Latin-1) and the fonts /R (Helvetica) and
+    /B (Helvetica-Bold); `cropbox` ("0 0 350 842") sets a CropBox."""
+    stream = content.encode("latin-1")
+    crop = f" /CropBox [{cropbox}]" if cropbox else ""
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]{crop} /Contents 4 0 R"
+        " /Resources << /Font << /R 5 0 R /B 6 0 R >> >> >>",
+        None,
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        if body is None:
+            out += f"{number} 0 obj\n<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream\nendobj\n"
+        else:
+            out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode()
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_words_from_character_positions(tmp_path: Path) -> None:
+    """Words set one by one without spaces stay apart; a bold font name makes a bold heading; text
+    turned sideways or outside the crop box is not read."""
+    path = tmp_path / "brief.pdf"
+    path.write_bytes(
+        _pdf(
+            "BT /B 11 Tf 72 760 Td (Kop van de brief) Tj ET\n"
+            "BT /R 11 Tf 72 740 Td (Vragen) Tj 40 0 Td (van) Tj 22 0 Td (het) Tj 20 0 Td (lid) Tj ET\n"
+            "BT /R 11 Tf 72 726 Td (over de gevolgen van het besluit.) Tj ET\n"
+            "BT /R 11 Tf 0 1 -1 0 40 400 Tm (Gedraaide kantlijn) Tj ET\n"
+            "BT /R 11 Tf 400 600 Td (Buiten het snijkader) Tj ET\n",
+            cropbox="0 0 350 842",
+        )
+    )
+    [page] = extract_pdf_module._text_layers(path)
+    assert (page.width, page.height) == (350, 842)
+    assert [(w.text, w.bold) for w in page.words[:5]] == [("Kop", True), ("van", True), ("de", True), ("brief", True), ("Vragen", False)]
+    assert extract_pdf(path, ocr=False).text == "Kop van de brief\n\nVragen van het lid over de gevolgen van het besluit."
+
+
+def test_actual_text_of_marked_content(tmp_path: Path) -> None:
+    """InDesign's soft hyphens are glyphs in a span with ActualText U+00AD: a space backed over inside
+    a line, a "-" at a line end. Both join the word; an en space marked up the same way stays a space."""
+    path = tmp_path / "indesign.pdf"
+    path.write_bytes(
+        _pdf(
+            "BT /R 11 Tf 72 740 Td (Het kabinet wil samenwerken met kennis) Tj"
+            " /Span <</ActualText <FEFF00AD>>> BDC [( ) 278] TJ EMC (instellingen en) Tj ET\n"
+            "BT /R 11 Tf 72 726 Td (bedrijven voor de Klimaatstrategie) Tj"
+            " /Span <</ActualText <FEFF2002>>> BDC ( ) Tj EMC (2022 en ontwikkelings) Tj"
+            " /Span <</ActualText <FEFF00AD>>> BDC (-) Tj EMC ET\n"
+            "BT /R 11 Tf 72 712 Td (samenwerking in armere landen.) Tj ET\n"
+        )
+    )
+    assert extract_pdf(path, ocr=False).text == (
+        "Het kabinet wil samenwerken met kennisinstellingen en bedrijven voor de Klimaatstrategie 2022 en "
+        "ontwikkelingssamenwerking in armere landen."
+    )
 
 
 def test_errors_name_the_reason(tmp_path: Path) -> None:
@@ -108,6 +197,10 @@ def test_errors_name_the_reason(tmp_path: Path) -> None:
     shutil.copy("/work/shared/seeds/brief-financien-2022-04-13.txt", letter)
     with pytest.raises(ExtractError, match="damaged or not a PDF"):
         extract_pdf(letter)
+    no_pages = tmp_path / "no_pages.pdf"
+    pdfium.PdfDocument.new().save(no_pages)
+    with pytest.raises(ExtractError, match="PDF has no pages"):
+        extract_pdf(no_pages)
     empty = tmp_path / "empty.pdf"
     empty.write_bytes(b"")
     with pytest.raises(ExtractError, match="empty file"):

@@ -31,4 +31,5 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup
+	$(BIN)/pip install -q -e '.[test,bench]'
 	$(BIN)/python bench/run_all.py

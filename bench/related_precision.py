@@ -64,6 +64,20 @@ def context(archive: Archive, doc: DocumentRow, needle: str, width: int = 110) -
     return "…" + " ".join(text[max(0, at - width) : at + len(needle) + width].split()) + "…"
 
 
+def own_kamerstuk(archive: Archive, doc: DocumentRow) -> bool:
+    """Whether the document prints its own dossier and number: "kst-36197-15", "36197-15" on a line
+    of its own, or the footer "Tweede Kamer, vergaderjaar …, 36 197, nr. 15"."""
+    text = archive.store.document_text(doc.id)
+    number, _, suffix = doc.dossier.partition("-")
+    spaced = rf"{number[:-3]}\s?{number[-3:]}" + (rf"[\s-]{suffix}" if suffix else "")
+    nr = re.escape(doc.ondernummer or "")
+    return bool(
+        re.search(rf"kst-{number}{'-' + suffix if suffix else ''}-{nr}\b", text)
+        or re.search(rf"(?m)^\s*{number}{'-' + suffix if suffix else ''}-{nr}\s*$", text)
+        or re.search(rf"vergaderjaar \d{{4}}[–-]\d{{4}}, {spaced}, nr\. {nr}\b", text)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("archive", nargs="?", default="/tmp/archive-related-bench")
@@ -116,6 +130,13 @@ def main() -> None:
     for dossier in ("34682", "36410-V"):
         print(f"  dossier {dossier}: {len(by_dossier[dossier])} documents "
               f"({sum(1 for k in by_dossier[dossier] if docs[k].doc_type == 'motie')} moties)")
+
+    # same_dossier rests on the dossier field: confirm it from each document's own id, footer or id line
+    confirmed = {k for k, d in docs.items() if d.dossier and own_kamerstuk(archive, d)}
+    dossier_pairs = pairs.get("same_dossier", set())
+    both = sum(1 for a, b in dossier_pairs if a in confirmed and b in confirmed)
+    print(f"same_dossier pairs whose two documents print their own dossier and nr (kst-id, footer or "
+          f"id line): {both} of {len(dossier_pairs)}")
 
     # the Aanhangsel that cites Kamerstuk 36 197, nr. 15
     motie = [d for d in docs.values() if d.dossier == "36197" and d.ondernummer == "15"]

@@ -171,6 +171,8 @@ def words_from_chars(chars: Iterable[Char]) -> list[Word]:
 
 MIN_COLUMN_WIDTH = 60.0
 """Points; narrower strips beside a gap are labels or table cells, not a column to read on its own."""
+ROW_GAP_TOLERANCE = 0.5
+"""Points; row gaps this close to the widest are cut together."""
 
 
 def _gaps(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -200,8 +202,8 @@ def _column_cut(words: list[Word], min_gap: float) -> float | None:
 
 
 def _xy_cut(words: list[Word], min_gap: float) -> list[Line]:
-    """Lines in reading order by recursive XY-cut: split at a column gutter first, else at every row gap,
-    and where tightly set rows leave no gap, by baseline row.
+    """Lines in reading order by recursive XY-cut: split at a column gutter first, else at the widest
+    row gaps, and where tightly set rows leave no gap, by baseline row.
 
     Columns come first so that a sidebar or a second column is read as a whole, not interleaved
     line by line with the body; a gutter only counts when both sides are at least two rows tall
@@ -216,6 +218,11 @@ def _xy_cut(words: list[Word], min_gap: float) -> list[Line]:
         return _xy_cut(left, min_gap) + _xy_cut(right, min_gap)
     rows = _gaps((w.top, w.bottom) for w in words)
     if rows:
+        # the widest row gaps first: two columns set on the same leading share every line gap, so
+        # cutting at all of them at once would leave one-row bands and read across the gutter
+        widest = max(stop - start for start, stop in rows)
+        if any(stop - start < widest - ROW_GAP_TOLERANCE for start, stop in rows):
+            rows = [(start, stop) for start, stop in rows if stop - start >= widest - ROW_GAP_TOLERANCE]
         stops = [stop for _, stop in rows]
         bands: list[list[Word]] = [[] for _ in range(len(rows) + 1)]
         for word in words:

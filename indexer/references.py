@@ -171,6 +171,11 @@ def _unique(found: list[tuple[int, Reference]]) -> list[Reference]:
 
 
 _QUERY_KAMERSTUK = re.compile(rf"(?<![\w-]){_DOSSIER}(?:{_NR}|{_SP}*:{_SP}*(?P<colon>\d{{1,4}}))")
+_QUERY_COMPACT_KAMERSTUK = re.compile(
+    r"(?<![\w/-])(?P<dossier>[1-3]\d{4})(?:-(?P<suffix>[IVXLC]+|[A-Z]|\d{1,2})-(?P<nr>\d{1,4})|-(?P<long_nr>\d{3,4}))(?![\w/-])"
+)
+"""The Tweede Kamer's compact id without "kst-": "36410-V-68", "21501-32-1505", "31409-389"; "21501-20"
+is the sub-dossier, as two parts with a short second number are."""
 _QUERY_KEYED_DOSSIER = re.compile(rf"(?i:\bdossier(?:nummer)?\b){_SP}*:?{_SP}*{_DOSSIER}")
 _QUERY_BARE_DOSSIER = re.compile(
     rf"(?<![\w/.,-])(?<!Postbus )(?<!postbus )(?<!€ )(?<!€)(?P<dossier>[1-3]\d{{4}}|[1-3]\d{_SP}\d{{3}})(?P<suffix>{_SUFFIX})?(?![\w/.,-])"
@@ -180,12 +185,16 @@ _QUERY_NUMBER = re.compile(r"(?<![\w/-])\d{6,12}(?![\w/-])")
 
 
 def _query_references(query: str) -> list[Reference]:
-    """References that only a query spells: "36410-XVI:137", "36 410 XVI nr. 137" without the word Kamerstuk."""
+    """References that only a query spells: "36410-XVI:137", "36410-XVI-137", "36 410 XVI nr. 137" without
+    the word Kamerstuk."""
     refs = []
     for match in _QUERY_KAMERSTUK.finditer(query):
         dossier = dossier_key(match["dossier"], match["suffix"])
         nrs = _numbers(match["nrs"]) if match["nrs"] else [match["colon"]]
         refs += [Reference("kamerstuk", kamerstuk_key(dossier, nr), match.group()) for nr in nrs]
+    for match in _QUERY_COMPACT_KAMERSTUK.finditer(query):
+        dossier = dossier_key(match["dossier"], match["suffix"])
+        refs.append(Reference("kamerstuk", kamerstuk_key(dossier, match["nr"] or match["long_nr"]), match.group()))
     for match in _QUERY_KEYED_DOSSIER.finditer(query):
         refs.append(Reference("dossier", dossier_key(match["dossier"], match["suffix"]), match.group()))
     return refs

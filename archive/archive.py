@@ -16,6 +16,7 @@ from indexer.encoder import Encoder
 from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
+from indexer.references import normalise_kamerstuk
 from indexer.store import ArchiveLocked, Change, DocumentRow, Store
 
 DEFAULT_PATH = "index"
@@ -151,16 +152,21 @@ class Archive:
         return search(self.store, self.indexes, self.encoder, query, k=k, mode=mode, filters=filters, per_doc=per_doc)
 
     def resolve(self, doc: str) -> DocumentRow:
-        """The stored document named by its id, its file path or its kenmerk."""
-        for where, value in (
-            ("WHERE key = ?", doc),
-            ("WHERE path = ?", str(Path(doc).absolute())),
-            ("WHERE replace(lower(kenmerk), ' ', '') = ?", doc.lower().replace(" ", "")),
-        ):
-            found = self.store.documents(where, (value,))
+        """The stored document named by its id, its file path, its kenmerk or its Kamerstuk number
+        ("36410-XVI-137", "36 410 XVI, nr. 137": what a clerk has at hand)."""
+        lookups: list[tuple[str, tuple[str, ...]]] = [
+            ("WHERE key = ?", (doc,)),
+            ("WHERE path = ?", (str(Path(doc).absolute()),)),
+            ("WHERE replace(lower(kenmerk), ' ', '') = ?", (doc.lower().replace(" ", ""),)),
+        ]
+        if kamerstuk := normalise_kamerstuk(doc):
+            dossier, _, number = kamerstuk.partition(":")
+            lookups.append(("WHERE dossier = ? AND upper(ondernummer) = ? ORDER BY date, path", (dossier, number)))
+        for where, values in lookups:
+            found = self.store.documents(where, values)
             if found:
                 return found[0]
-        raise DocumentNotFound(f"no document with id, path or kenmerk {doc!r}")
+        raise DocumentNotFound(f"no document with id, path, kenmerk or Kamerstuk number {doc!r}")
 
     def show(self, doc: str) -> DocumentView:
         row = self.resolve(doc)
@@ -169,7 +175,7 @@ class Archive:
         return DocumentView(asdict(row), self.store.sidebar(row.id), self.store.refs(row.id), pages)
 
     def remove(self, docs: Sequence[str]) -> list[str]:
-        """Remove documents (by id, path or kenmerk); returns the removed paths."""
+        """Remove documents (by id, path, kenmerk or Kamerstuk number); returns the removed paths."""
         with self.store.writer_lock():
             paths = [self.resolve(doc).path for doc in docs]
             before = self.store.generation
@@ -201,7 +207,7 @@ class Archive:
         )
 
     def related(self, doc: str, *, thread: bool = False, k_similar: int = 5) -> list[Relation]:  # noqa: F821
-        """Documents related to `doc` (id, path or kenmerk), grouped by kind, each with its reason.
+        """Documents related to `doc` (id, path, kenmerk or Kamerstuk number), grouped by kind, each with its reason.
 
         Kinds, in order: answers, answered_by, question, answer, same_dossier, cites, cited_by,
         similar (the `k_similar` nearest by mean passage vector that are not listed already).

@@ -163,7 +163,7 @@ def show(archive_path: str, model: str | None, as_json: bool, doc: str) -> None:
 @click.argument("docs", nargs=-1, required=True)
 @archive_command
 def remove(archive_path: str, model: str | None, as_json: bool, docs: tuple[str, ...]) -> None:
-    """Remove documents (by id, path or kenmerk) from the archive.
+    """Remove documents (by id, path, kenmerk or Kamerstuk number) from the archive.
 
     Example: archive remove 2022-0000088502
     """
@@ -243,7 +243,7 @@ RELATION_HEADINGS = {
 @click.option("-k", "--similar", "k_similar", default=5, show_default=True, help="Similar documents to list (0 for none).")
 @archive_command
 def related(archive_path: str, model: str | None, as_json: bool, doc: str, thread: bool, k_similar: int) -> None:
-    """List documents related to DOC (id, path or kenmerk), grouped, each with the reason.
+    """List documents related to DOC (id, path, kenmerk or Kamerstuk number), grouped, each with the reason.
 
     Example: archive related VLD/2023/04417 --thread
     """

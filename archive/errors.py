@@ -16,7 +16,7 @@ class BadQuery(ArchiveError):
 
 
 class DocumentNotFound(ArchiveError):
-    """No stored document matches the id, path or kenmerk given."""
+    """No stored document matches the id, path, kenmerk or Kamerstuk number given."""
 
 
 __all__ = ["ArchiveError", "ArchiveLocked", "BadQuery", "DocumentNotFound", "ModelMismatch", "StoreError"]

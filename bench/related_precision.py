@@ -66,7 +66,8 @@ def context(archive: Archive, doc: DocumentRow, needle: str, width: int = 110) -
 
 def own_kamerstuk(archive: Archive, doc: DocumentRow) -> bool:
     """Whether the document prints its own dossier and number: "kst-36197-15", "36197-15" on a line
-    of its own, or the footer "Tweede Kamer, vergaderjaar …, 36 197, nr. 15"."""
+    of its own, the footer "Tweede Kamer, vergaderjaar …, 36 197, nr. 15" or the motie's head
+    "Vergaderjaar 2022–2023 34 682 Nationale Omgevingsvisie Nr. 116"."""
     text = archive.store.document_text(doc.id)
     number, _, suffix = doc.dossier.partition("-")
     spaced = rf"{number[:-3]}\s?{number[-3:]}" + (rf"[\s-]{suffix}" if suffix else "")
@@ -75,6 +76,7 @@ def own_kamerstuk(archive: Archive, doc: DocumentRow) -> bool:
         re.search(rf"kst-{number}{'-' + suffix if suffix else ''}-{nr}\b", text)
         or re.search(rf"(?m)^\s*{number}{'-' + suffix if suffix else ''}-{nr}\s*$", text)
         or re.search(rf"vergaderjaar \d{{4}}[–-]\d{{4}}, {spaced}, nr\. {nr}\b", text)
+        or re.search(rf"Vergaderjaar \d{{4}}[–-]\d{{4}}\s+{spaced}\b.{{0,400}}?\bNr\. {nr}\b", text[:1500], re.S)
     )
 
 
@@ -135,8 +137,8 @@ def main() -> None:
     confirmed = {k for k, d in docs.items() if d.dossier and own_kamerstuk(archive, d)}
     dossier_pairs = pairs.get("same_dossier", set())
     both = sum(1 for a, b in dossier_pairs if a in confirmed and b in confirmed)
-    print(f"same_dossier pairs whose two documents print their own dossier and nr (kst-id, footer or "
-          f"id line): {both} of {len(dossier_pairs)}")
+    print(f"same_dossier pairs whose two documents print their own dossier and nr (kst-id, footer, "
+          f"head or id line): {both} of {len(dossier_pairs)}")
 
     # the Aanhangsel that cites Kamerstuk 36 197, nr. 15
     motie = [d for d in docs.values() if d.dossier == "36197" and d.ondernummer == "15"]

@@ -69,8 +69,10 @@ def test_show_prints_metadata_and_pages(demo_path: Path, demo: Archive) -> None:
     view = json.loads(invoke("show", key, "-a", str(demo_path), "--json").stdout)["document"]
     assert view["document"]["dossier"] == "36410-XVI" and view["document"]["ondernummer"] == "137"
     assert view["pages"][0]["text"]
+    by_number = json.loads(invoke("show", "36410-XVI-137", "-a", str(demo_path), "--json").stdout)["document"]
+    assert by_number["document"]["key"] == key  # the Kamerstuk number a clerk has at hand
     missing = CliRunner().invoke(cli, ["show", "no-such-letter", "-a", str(demo_path)])
-    assert missing.exit_code == 1 and "no document with id, path or kenmerk" in missing.stderr
+    assert missing.exit_code == 1 and "no document with id, path, kenmerk or Kamerstuk number" in missing.stderr
 
 
 def test_check_finds_and_rebuild_repairs_a_lost_vector_index(tmp_path: Path, letters: Path) -> None:

@@ -195,7 +195,7 @@ def test_cli_thread_text(linked: tuple[Path, list[Relation]]) -> None:
 
 def test_cli_unknown_document(linked: tuple[Path, list[Relation]]) -> None:
     result = CliRunner().invoke(cli, ["related", "no-such-letter", "-a", str(linked[0])])
-    assert result.exit_code == 1 and "no document with id, path or kenmerk 'no-such-letter'" in result.stderr
+    assert result.exit_code == 1 and "no document with id, path, kenmerk or Kamerstuk number 'no-such-letter'" in result.stderr
 
 
 # --- pure helpers (no archive) ------------------------------------------------------------------

@@ -203,6 +203,9 @@ def _extract_all(
     extraction); the files after it go to a fresh pool.
     """
     context = multiprocessing.get_context("forkserver")
+    # workers fork from a server that has imported the extractors: a fresh worker (one per 50 files)
+    # then starts in milliseconds instead of half a second (506 files: 6.0 s instead of 10.9 s)
+    context.set_forkserver_preload([__name__])
     workers = workers or min(2, os.cpu_count() or 1)
     remaining = list(todo)
     while remaining:

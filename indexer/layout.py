@@ -221,8 +221,7 @@ def _xy_cut(words: list[Word], min_gap: float) -> list[Line]:
         # the widest row gaps first: two columns set on the same leading share every line gap, so
         # cutting at all of them at once would leave one-row bands and read across the gutter
         widest = max(stop - start for start, stop in rows)
-        if any(stop - start < widest - ROW_GAP_TOLERANCE for start, stop in rows):
-            rows = [(start, stop) for start, stop in rows if stop - start >= widest - ROW_GAP_TOLERANCE]
+        rows = [(start, stop) for start, stop in rows if stop - start >= widest - ROW_GAP_TOLERANCE]
         stops = [stop for _, stop in rows]
         bands: list[list[Word]] = [[] for _ in range(len(rows) + 1)]
         for word in words:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from archive.errors import DocumentNotFound, ModelMismatch
 from archive.evaluate import EvalReport, evaluate
-from archive.search import MODES, Filters, Hit, search
+from archive.search import MODES, Filters, Hit, kamerstuk_documents, search
 from indexer.derived import DerivedIndexes
 from indexer.encoder import Encoder
 from indexer.report import IngestReport
@@ -154,18 +154,16 @@ class Archive:
     def resolve(self, doc: str) -> DocumentRow:
         """The stored document named by its id, its file path, its kenmerk or its Kamerstuk number
         ("36410-XVI-137", "36 410 XVI, nr. 137": what a clerk has at hand)."""
-        lookups: list[tuple[str, tuple[str, ...]]] = [
-            ("WHERE key = ?", (doc,)),
-            ("WHERE path = ?", (str(Path(doc).absolute()),)),
-            ("WHERE replace(lower(kenmerk), ' ', '') = ?", (doc.lower().replace(" ", ""),)),
-        ]
-        if kamerstuk := normalise_kamerstuk(doc):
-            dossier, _, number = kamerstuk.partition(":")
-            lookups.append(("WHERE dossier = ? AND upper(ondernummer) = ? ORDER BY date, path", (dossier, number)))
-        for where, values in lookups:
-            found = self.store.documents(where, values)
+        for where, value in (
+            ("WHERE key = ?", doc),
+            ("WHERE path = ?", str(Path(doc).absolute())),
+            ("WHERE replace(lower(kenmerk), ' ', '') = ?", doc.lower().replace(" ", "")),
+        ):
+            found = self.store.documents(where, (value,))
             if found:
                 return found[0]
+        if (kamerstuk := normalise_kamerstuk(doc)) and (found := kamerstuk_documents(self.store, kamerstuk)):
+            return found[0]
         raise DocumentNotFound(f"no document with id, path, kenmerk or Kamerstuk number {doc!r}")
 
     def show(self, doc: str) -> DocumentView:

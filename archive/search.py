@@ -88,6 +88,13 @@ def allowed_documents(store: Store, filters: Filters) -> list[int] | None:
     return [d.id for d in store.documents("WHERE " + " AND ".join(clauses), params)]
 
 
+def kamerstuk_documents(store: Store, key: str) -> list[DocumentRow]:
+    """Documents that are Kamerstuk `key` ("36410-XVI:137"), earliest first; the number is compared
+    in capitals, as `kamerstuk_key` writes it ("5A"), whatever case the document printed."""
+    dossier, _, number = key.partition(":")
+    return store.documents("WHERE dossier = ? AND upper(ondernummer) = ? ORDER BY date, path", (dossier, number))
+
+
 def identifier_matches(store: Store, query: str) -> dict[int, str]:
     """Documents whose own metadata carries an identifier named in the query → why.
 
@@ -98,8 +105,7 @@ def identifier_matches(store: Store, query: str) -> dict[int, str]:
     dossier: dict[int, str] = {}
     for ref in find_identifiers(query):
         if ref.kind == "kamerstuk":
-            number, _, nr = ref.value.partition(":")
-            rows = store.documents("WHERE dossier = ? AND ondernummer = ?", (number, nr))
+            rows = kamerstuk_documents(store, ref.value)
             found, why = precise, f"Kamerstuk {ref.text or ref.value}"
         elif ref.kind == "kenmerk":
             key = ref.value.lower().replace(" ", "")

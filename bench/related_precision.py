@@ -22,23 +22,21 @@ Printed:
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import statistics
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archive import Archive  # noqa: E402
+from bench.ingest_speed import CORPUS, SHARED  # noqa: E402
 from indexer.store import DocumentRow  # noqa: E402
 
-SHARED = Path(os.environ.get("ARCHIVE_SHARED", "/work/shared"))
-CORPUS = SHARED / "corpus"
 INPUTS = [CORPUS / "pdf", CORPUS / "text", CORPUS / "plooi_testdata", SHARED / "seeds"]
 INVERSE = {
     "answers": "answered_by", "answered_by": "answers", "question": "answer", "answer": "question",

@@ -36,10 +36,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.ingest_speed import CORPUS  # noqa: E402
 from indexer.extract_pdf import ExtractError, extract_pdf  # noqa: E402
 from indexer.extract_text import extract_text  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus")
 
 
 def _spaced(word: str) -> str:

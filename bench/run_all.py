@@ -5,7 +5,7 @@ Run: make bench   (or .venv/bin/python bench/run_all.py [--corpus …] [--txtai-
 1. bench/ingest_speed.py builds a fresh archive of the corpus (default: the shared corpus) in a
    temporary directory;
 2. bench/query_latency.py times warm and cold searches on that archive and on the demo index;
-3. bench/txtai_compare.py ingests its own (smaller) corpus again and sets txtai beside it.
+3. bench/txtai_compare.py ingests the corpus again into an archive of its own and sets txtai beside it.
 
 Each runs as its own process, so peak memory and imports of one do not leak into the next. On a
 2-core machine the full run takes a long while (the ingest of the shared corpus dominates).
@@ -31,7 +31,7 @@ from bench.results import RESULTS  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", nargs="+", help="what ingest_speed and query_latency use (default: the shared corpus)")
-    parser.add_argument("--txtai-corpus", nargs="+", help="what txtai_compare uses (default: its Aanhangsel + moties subset)")
+    parser.add_argument("--txtai-corpus", nargs="+", help="what txtai_compare uses (default: the shared corpus)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown file to update (default: %(default)s)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave the results file alone")
     args = parser.parse_args()

@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest_speed import CORPUS  # noqa: E402
 from indexer.vectors import VectorIndex  # noqa: E402
 
-CORPUS = Path(os.environ.get("ARCHIVE_SHARED", "/work/shared")) / "corpus"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "archive" / "bench-e5-seeds.npz"
 RESULTS = ROOT / "bench" / "RESULTS.md"
 MARK = "<!-- scale -->"

@@ -50,12 +50,11 @@ sys.path.insert(0, str(ROOT))
 from archive import Archive  # noqa: E402
 from archive.evaluate import EvalReport, evaluate, load_queries  # noqa: E402
 from archive.search import MODES  # noqa: E402
-from bench.ingest_speed import CORPUS, IngestFigures, describe_corpus, measure_ingest  # noqa: E402
+from bench.ingest_speed import DEFAULT_CORPUS, IngestFigures, describe_corpus, measure_ingest  # noqa: E402
 from bench.query_latency import QUERIES, warm_latencies  # noqa: E402
 from bench.results import add_output_arguments, percentiles, publish  # noqa: E402
 from indexer.model import PASSAGE_PREFIX, QUERY_PREFIX, ensure_default_model  # noqa: E402
 
-DEFAULT_CORPUS = [CORPUS / "pdf" / "aanhangsel_kamervragen", CORPUS / "text" / "moties"]
 TXTAI_WEIGHTS = {"hybrid": None, "dense": 1.0, "lexical": 0.0}
 """archive's mode → txtai's `weights` (dense share) on its hybrid index; None is txtai's default."""
 CANDIDATES = 100
@@ -118,7 +117,7 @@ def same_vectors(archive: Archive, txtai: Txtai, passage: tuple[int, int, str], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", nargs="+", type=Path, default=DEFAULT_CORPUS, help="folders or files (default: Aanhangsel + moties)")
+    parser.add_argument("--corpus", nargs="+", type=Path, default=DEFAULT_CORPUS, help="folders or files (default: the shared corpus, as bench/ingest_speed.py)")
     parser.add_argument("--queries", type=Path, default=QUERIES, help="JSONL query file (default: %(default)s)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no ingest progress on stderr")
     add_output_arguments(parser)

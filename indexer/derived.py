@@ -9,7 +9,6 @@ the lexical index. Nothing is ever re-embedded here.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 

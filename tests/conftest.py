@@ -12,6 +12,7 @@ from archive import Archive
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "corpus"
 SHARED = REPO.parent / "shared"
+SEEDS = SHARED / "seeds"
 CORPUS = SHARED / "corpus"
 IENW = CORPUS / "pdf" / "ienw_kamerbrieven_pdftextsplitter"
 

@@ -15,9 +15,8 @@ import pytest
 from indexer import extract_pdf as extract_pdf_module
 from indexer.errors import ExtractError
 from indexer.extract_pdf import extract_pdf
+from tests.conftest import CORPUS, IENW, SEEDS
 
-CORPUS = Path("/work/shared/corpus")
-IENW = CORPUS / "pdf/ienw_kamerbrieven_pdftextsplitter"
 AANHANGSEL = CORPUS / "pdf/aanhangsel_kamervragen/1a2d8959-7ce1-411d-bffe-c78970ae8d6b.pdf"
 SCAN = CORPUS / "pdf/woo_vws_besluit/woo-deelbesluit-digitale-middelen-feb-2021_besluitbrief.pdf"
 FIXTURES = Path(__file__).parent / "fixtures/pdf"
@@ -194,7 +193,7 @@ def test_errors_name_the_reason(tmp_path: Path) -> None:
     with pytest.raises(ExtractError, match="damaged or not a PDF"):
         extract_pdf(truncated)
     letter = tmp_path / "brief.pdf"
-    shutil.copy("/work/shared/seeds/brief-financien-2022-04-13.txt", letter)
+    shutil.copy(SEEDS / "brief-financien-2022-04-13.txt", letter)
     with pytest.raises(ExtractError, match="damaged or not a PDF"):
         extract_pdf(letter)
     no_pages = tmp_path / "no_pages.pdf"

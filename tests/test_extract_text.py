@@ -8,9 +8,9 @@ import pytest
 
 from indexer.errors import ExtractError
 from indexer.extract_text import decode, extract_text
+from tests.conftest import CORPUS, SEEDS
 
-SEEDS = Path("/work/shared/seeds")
-TEXTS = Path("/work/shared/corpus/text")
+TEXTS = CORPUS / "text"
 
 
 def test_financien_letter_moves_its_colophon_to_the_sidebar() -> None:

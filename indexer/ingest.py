@@ -31,8 +31,8 @@ from indexer.store import Change, Store, file_sha256, text_hash
 EMBED_BATCH = 1024
 """Passages gathered across documents before calling the encoder, which sorts them by length so
 that batches carry little padding: 1,141 passages of moties and Aanhangsels embedded at 11.0/s
-in one call against 9.9/s in calls of 256 (2 cores, 32 passages per forward pass). A crash loses at most this much embedding
-work (about a minute and a half here); what was committed stays."""
+in one call against 9.9/s in calls of 256 (2 cores, then 32 passages per forward pass). A crash
+loses at most this much embedding work (about two minutes here); what was committed stays."""
 
 
 @dataclass

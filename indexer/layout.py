@@ -1,6 +1,6 @@
 """Page layout from positioned words: words, lines, the colophon column, page zones, paragraphs.
 
-The same code reads a text layer (characters from pypdfium2) and an OCR result (words from
+The same code reads a text layer (characters from pdfplumber) and an OCR result (words from
 Tesseract), so a scanned Rijkshuisstijl letter loses its sidebar and footers the way a born-digital
 one does. Coordinates are PDF points with the origin at the top left of the page.
 """

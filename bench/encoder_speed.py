@@ -47,14 +47,13 @@ QUERIES = [
 ]
 
 
-def real_passages(count: int, seed: int = 0) -> list[str]:
+def real_passages(count: int, count_tokens: Callable[[str], int], seed: int = 0) -> list[str]:
     """A seeded sample of `count` passages as ingest cuts them from the shared corpus's text."""
-    encoder = Encoder()
     files = sorted((CORPUS / "reference_text").rglob("*.txt")) + sorted((CORPUS / "text").rglob("*.txt"))
     pool = []
     for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
-        pool += [p.text for p in split_passages(text, [(1, 0)], encoder.count_tokens)]
+        pool += [p.text for p in split_passages(text, [(1, 0)], count_tokens)]
     return random.Random(seed).sample(pool, min(count, len(pool)))
 
 
@@ -82,12 +81,12 @@ def main() -> None:
     started = time.perf_counter()
     model = SentenceTransformer(str(model_dir), device="cpu")
     result["st_load_s"] = round(time.perf_counter() - started, 2)
-    texts = real_passages(args.passages)
+    encoder = Encoder()
+    texts = real_passages(args.passages, encoder.count_tokens)
     batch = [PASSAGE_PREFIX + text for text in texts]
     result["passages"] = len(batch)
     lengths = [len(ids) for ids in model.tokenizer(batch)["input_ids"]]
     result["passage_tokens_mean"] = round(statistics.mean(lengths), 1)
-    encoder = Encoder()
     encoder.passages(texts[:32])  # loads its model; warms up
     model.encode(batch[:32])
     runs: dict[str, Callable[[], object]] = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -16,11 +17,26 @@ import click
 from archive.archive import DEFAULT_PATH, Archive
 from archive.errors import ArchiveError
 from archive.search import MAX_K, MODES
+from indexer.records import DOC_TYPES
 from indexer.store import StoreError
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """`text` safe for a terminal: control characters (an escape sequence in a hostile letter, a
+    newline in a file name) and the undecodable bytes of a non-UTF-8 file name (lone surrogates)
+    shown as escapes, so one value stays one line and cannot drive the terminal. With `lines`,
+    line breaks and tabs are kept (page text)."""
+    if not lines:
+        text = text.replace("\n", "\\n").replace("\t", "\\t")
+    return _CONTROL.sub(lambda m: "\\x%02x" % (ord(m[0]) & 0xFF), text)
+
+
 def to_json(value: Any) -> str:
-    """One JSON path for every command: dataclasses as objects, Dutch characters kept readable."""
+    """One JSON path for every command: dataclasses as objects, Dutch characters kept readable, the
+    undecodable bytes of a non-UTF-8 file name as backslash escapes (JSON has no lone surrogates)."""
 
     def plain(item: Any) -> Any:
         if dataclasses.is_dataclass(item) and not isinstance(item, type):
@@ -29,6 +45,8 @@ def to_json(value: Any) -> str:
             return {str(k): plain(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):
             return [plain(v) for v in item]
+        if isinstance(item, str):
+            return item.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         return item
 
     return json.dumps(plain(value), ensure_ascii=False, indent=2)
@@ -85,7 +103,7 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
     def progress(done: int, total: int, path: str) -> None:
         bar.total = total
         bar.n = done
-        bar.set_postfix_str(click.format_filename(path, shorten=True), refresh=False)
+        bar.set_postfix_str(printable(click.format_filename(path, shorten=True)), refresh=False)
         bar.refresh()
 
     report = archive.ingest(list(paths), prune=prune, timeout=timeout, progress=progress)
@@ -99,7 +117,7 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
     )
     emit({"report": report, "archive": counts}, as_json, lambda: None)
     for failure in report.failed:
-        click.echo(f"failed: {failure.path}: {failure.error} ({failure.stage})", err=True)
+        click.echo(f"failed: {printable(failure.path)}: {printable(failure.error)} ({failure.stage})", err=True)
     click.echo(summary, err=True)
     if report.failed:
         sys.exit(1)
@@ -112,8 +130,8 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
 @click.option("--per-doc", is_flag=True, help="One hit per document (its best passage).")
 @click.option("--from", "date_from", help="Earliest date, e.g. 2023 or 2023-05-01.")
 @click.option("--to", "date_to", help="Latest date (inclusive), e.g. 2024-02.")
-@click.option("--sender", help="Sender contains this (e.g. Financiën).")
-@click.option("--type", "doc_type", help="Document type contains this (Kamerbrief, motie, …).")
+@click.option("--sender", help="Sender contains this text, literally and in any case (e.g. Financiën).")
+@click.option("--type", "doc_type", help=f"Document type, one of: {', '.join(DOC_TYPES)}.")
 @click.option("--dossier", help="Kamerstuk dossier, e.g. '36 410 XVI'.")
 @click.option("--kenmerk", help="The letter's own kenmerk.")
 @archive_command
@@ -129,10 +147,11 @@ def search(archive_path: str, model: str | None, as_json: bool, query: str, k: i
         if not hits:
             click.echo("No passages found.")
         for hit in hits:
-            click.echo(f"{hit.rank}. {hit.citation.text}   [{hit.score:.3f}]")
-            click.echo(f"   {hit.citation.title}")
-            click.echo(f"   {hit.citation.link}")
-            click.echo(f"   {hit.snippet}\n")
+            click.echo(f"{hit.rank}. {printable(hit.citation.text)}   [{hit.score:.3f}]")
+            if hit.citation.title not in hit.citation.text:
+                click.echo(f"   {printable(hit.citation.title)}")
+            click.echo(f"   {printable(hit.citation.link)}")
+            click.echo(f"   {printable(hit.snippet)}\n")
 
     emit({"query": query, "hits": hits}, as_json, render)
 
@@ -150,11 +169,11 @@ def show(archive_path: str, model: str | None, as_json: bool, doc: str) -> None:
     def render() -> None:
         for name, value in view.document.items():
             if value not in (None, ""):
-                click.echo(f"{name:>14}: {value}")
+                click.echo(f"{name:>14}: {printable(str(value))}")
         for ref in view.references:
-            click.echo(f"{'cites':>14}: {ref.kind} {ref.value}  ({ref.text})")
+            click.echo(f"{'cites':>14}: {ref.kind} {printable(ref.value)}  ({printable(ref.text)})")
         for page in view.pages:
-            click.echo(f"\n--- page {page.page}{' (OCR)' if page.ocr else ''} ---\n{page.text}")
+            click.echo(f"\n--- page {page.page}{' (OCR)' if page.ocr else ''} ---\n{printable(page.text, lines=True)}")
 
     emit({"document": view}, as_json, render)
 
@@ -168,7 +187,7 @@ def remove(archive_path: str, model: str | None, as_json: bool, docs: tuple[str,
     Example: archive remove 2022-0000088502
     """
     removed = Archive.open(archive_path, model=model, create=False).remove(list(docs))
-    emit({"removed": removed}, as_json, lambda: [click.echo(f"removed {p}") for p in removed])
+    emit({"removed": removed}, as_json, lambda: [click.echo(f"removed {printable(p)}") for p in removed])
 
 
 @cli.command()
@@ -184,7 +203,7 @@ def check(archive_path: str, model: str | None, as_json: bool) -> None:
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
         click.echo(f"generation {report.generation}, model {report.model}: {counts}")
         for failure in report.failures:
-            click.echo(f"last ingest failed: {failure['path']}: {failure['error']}")
+            click.echo(f"last ingest failed: {printable(str(failure['path']))}: {printable(str(failure['error']))}")
         click.echo("ok" if report.ok else "\n".join(f"problem: {p}" for p in report.problems))
 
     emit({"check": report}, as_json, render)
@@ -255,21 +274,21 @@ def related(archive_path: str, model: str | None, as_json: bool, doc: str, threa
         if thread:
             for n, rel in enumerate(relations, 1):
                 marker = "  ◀ this document" if rel.kind == "self" else ""
-                click.echo(f"{n}. {rel.date or '(no date)'}  {rel.citation.text}{marker}")
-                click.echo(f"   {rel.title}   [{rel.target}]")
+                click.echo(f"{n}. {rel.date or '(no date)'}  {printable(rel.citation.text)}{marker}")
+                click.echo(f"   {printable(rel.title)}   [{printable(rel.target)}]")
                 if rel.kind != "self":
-                    click.echo(f"   {rel.kind}: {rel.reason}")
+                    click.echo(f"   {rel.kind}: {printable(rel.reason)}")
             return
         if not relations:
-            click.echo(f"No related documents for {key}.")
+            click.echo(f"No related documents for {printable(key)}.")
         kind = None
         for rel in relations:
             if rel.kind != kind:
                 kind = rel.kind
                 click.echo(f"\n{RELATION_HEADINGS.get(kind, kind)}:")
             score = f"   [{rel.score:.3f}]" if rel.kind == "similar" else ""
-            click.echo(f"  • {rel.citation.text}{score}")
-            click.echo(f"    {rel.title}   [{rel.target}]")
-            click.echo(f"    why: {rel.reason}")
+            click.echo(f"  • {printable(rel.citation.text)}{score}")
+            click.echo(f"    {printable(rel.title)}   [{printable(rel.target)}]")
+            click.echo(f"    why: {printable(rel.reason)}")
 
     emit({"document": key, "thread": thread, "relations": relations}, as_json, render)

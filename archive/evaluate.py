@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archive.errors import BadQuery
 from archive.search import Hit
 from indexer.store import DocumentRow
 
@@ -52,15 +53,27 @@ class _Query:
 
 
 def load_queries(path: Path) -> list[_Query]:
+    """The judged queries of a JSONL file; raise BadQuery naming the file and line of the first bad one."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadQuery(f"{path}: cannot read the query file ({error})") from None
     queries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        item = json.loads(line)
-        relevant = item.get("relevant") or []
-        if not item.get("query") or not relevant:
-            raise ValueError(f"{path}:{number}: each line needs 'query' and a non-empty 'relevant' list")
-        queries.append(_Query(str(item.get("id", number)), item["query"], item.get("kind", "all"), list(relevant)))
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise BadQuery(f"{path}:{number}: not valid JSON ({error.msg}, column {error.colno})") from None
+        relevant = item.get("relevant") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("query"), str) or not item["query"].strip():
+            raise BadQuery(f"{path}:{number}: each line needs a 'query' string")
+        if not isinstance(relevant, list) or not relevant or not all(isinstance(r, str) for r in relevant):
+            raise BadQuery(f"{path}:{number}: each line needs a non-empty 'relevant' list of document ids or file names")
+        queries.append(_Query(str(item.get("id", number)), item["query"], str(item.get("kind", "all")), relevant))
+    if not queries:
+        raise BadQuery(f"{path}: no queries in the file")
     return queries
 
 

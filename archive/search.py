@@ -9,7 +9,8 @@ queried identifier first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import date
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from archive.errors import BadQuery
 from archive.fusion import DENSE_WEIGHT, fuse
 from indexer.derived import DerivedIndexes
 from indexer.encoder import Encoder
+from indexer.records import DOC_TYPES
 from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentRow, PassageRow, Store
 
@@ -28,9 +30,16 @@ CANDIDATES = 100
 SNIPPET_CHARS = 320
 
 
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Restrictions on which documents may answer; every field optional and combined with AND."""
+    """Restrictions on which documents may answer; every field optional and combined with AND.
+
+    Values are checked when the filters are made (BadQuery says which value and why), and every
+    value is matched literally: `%` or `_` in a sender is a character, not a pattern.
+    """
 
     date_from: str | None = None
     """ISO date or its prefix: "2023", "2023-05", "2023-05-01" (inclusive)."""
@@ -38,11 +47,39 @@ class Filters:
     sender: str | None = None
     """Substring of the sender, case-insensitive ("Financiën", "VWS")."""
     doc_type: str | None = None
+    """One of `indexer.records.DOC_TYPES`, in any case."""
     dossier: str | None = None
     kenmerk: str | None = None
 
+    def __post_init__(self) -> None:
+        for name, value in ((n.name, getattr(self, n.name)) for n in fields(self)):
+            if value is not None and not value.strip():
+                raise BadQuery(f"the {name} filter is empty; leave it out or give a value")
+        for name in ("date_from", "date_to"):
+            check_partial_date(name, getattr(self, name))
+        if self.date_from and self.date_to and self.date_from[: len(self.date_to)] > self.date_to:
+            raise BadQuery(f"the period runs backwards: from {self.date_from} to {self.date_to}")
+        if self.doc_type and self.doc_type.lower() not in {t.lower() for t in DOC_TYPES}:
+            raise BadQuery(f"unknown document type {self.doc_type!r}; known types: {', '.join(DOC_TYPES)}")
+
     def active(self) -> bool:
-        return any(getattr(self, name) for name in self.__dataclass_fields__)
+        return any(getattr(self, f.name) for f in fields(self))
+
+
+def check_partial_date(name: str, value: str | None) -> None:
+    """Raise BadQuery unless `value` is None, a year, a year-month or a calendar date in ISO form."""
+    if value is None:
+        return
+    match = _PARTIAL_DATE.fullmatch(value.strip())
+    try:
+        if not match:
+            raise ValueError
+        year, month, day = (int(g) if g else 1 for g in match.groups())
+        date(year, month, day)
+    except ValueError:
+        raise BadQuery(
+            f"{name} {value!r} is not a date; give a year (2023), a month (2023-05) or a day (2023-05-01)"
+        ) from None
 
 
 @dataclass
@@ -74,11 +111,11 @@ def allowed_documents(store: Store, filters: Filters) -> list[int] | None:
         clauses.append("date <= ?")
         params.append(filters.date_to + "\uffff")
     if filters.sender:
-        clauses.append("(lower(sender) LIKE ? OR lower(sender_unit) LIKE ? OR lower(signatory) LIKE ?)")
-        params.extend([f"%{filters.sender.lower()}%"] * 3)
+        clauses.append("(instr(lower(sender), ?) OR instr(lower(sender_unit), ?) OR instr(lower(signatory), ?))")
+        params.extend([filters.sender.lower()] * 3)
     if filters.doc_type:
-        clauses.append("lower(doc_type) LIKE ?")
-        params.append(f"%{filters.doc_type.lower()}%")
+        clauses.append("lower(doc_type) = ?")
+        params.append(filters.doc_type.lower())
     if filters.dossier:
         clauses.append("dossier = ?")
         params.append(normalise_dossier(filters.dossier) or filters.dossier)

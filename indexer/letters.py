@@ -30,7 +30,7 @@ from indexer.ministries import (
     ministry_in,
     most_named,
 )
-from indexer.records import Extraction, LetterFields, Reference
+from indexer.records import DOC_TYPES, Extraction, LetterFields, Reference
 from indexer.references import (
     aanhangsel_key,
     dossier_key,
@@ -480,11 +480,47 @@ def parse_letter(extraction: Extraction, path: Path | None = None) -> LetterFiel
         uw_brief_date=_uw_brief_date(text, labels),
         **ids,
     )
-    for key, value in extraction.fields.items():
-        if key in _FIELD_NAMES and value:
-            setattr(letter, key, value)
+    for name in _FIELD_NAMES:
+        setattr(letter, name, _checked(name, getattr(letter, name)))
+    for name, value in extraction.fields.items():
+        if name in _FIELD_NAMES and (value := _checked(name, value)):
+            setattr(letter, name, value)
     letter.references = _cited(text, letter)
     return letter
+
+
+MAX_FIELD_CHARS = 500
+"""Longest metadata value kept (cut at a word with "…"). The longest real title in the shared corpus,
+a Kamervragen heading naming the article it asks about, has 377 characters; a value of a megabyte
+(a hostile metadata.xml, a page of text without line breaks) would otherwise be printed with every hit."""
+
+
+def _bounded(value: str) -> str:
+    if len(value) <= MAX_FIELD_CHARS:
+        return value
+    cut = value.rfind(" ", MAX_FIELD_CHARS // 2, MAX_FIELD_CHARS)
+    return value[: cut if cut > 0 else MAX_FIELD_CHARS] + "…"
+
+
+_VERGADERJAAR = re.compile(r"(\d{4})-(\d{4})")
+
+
+def _checked(name: str, value: str | None) -> str | None:
+    """`value` held to its field's form, whatever its source (text, sidebar, official metadata), or
+    None when it does not fit: dates real ISO dates, the type a known one, the session year
+    "2023-2024", text on one line and bounded. A value that fails is dropped, never stored as a date
+    it is not; an official value that fails leaves what the text said."""
+    if value is None:
+        return None
+    value = _bounded(" ".join(value.split()))
+    if name in ("date", "uw_brief_date"):
+        return parse_date(value)
+    if name == "doc_type":
+        return value if value in DOC_TYPES else None
+    if name == "vergaderjaar":
+        match = _VERGADERJAAR.fullmatch(value)
+        return value if match and int(match[2]) == int(match[1]) + 1 else None
+    return value or None
 
 
 def _cited(text: str, letter: LetterFields) -> list[Reference]:

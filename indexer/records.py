@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+DOC_TYPES = (
+    "Kamerbrief", "brief", "antwoord op Kamervragen", "Kamervragen", "motie", "Kamerstuk", "Woo-besluit",
+    "Woo-document", "besluit", "beslisnota", "BNC-fiche", "toespraak", "bijlage",
+)
+"""Every `LetterFields.doc_type` that `letters.parse_letter` and the official metadata give; filters
+accept exactly these (in any case)."""
+
 PAGE_SEPARATOR = "\n\n"
 """Joins cleaned page texts into the document text that passage spans index into."""
 
@@ -56,7 +63,7 @@ class LetterFields:
     """Typed metadata of one letter; every field optional because real letters omit most of them."""
 
     doc_type: str | None = None
-    """Kamerbrief, brief, antwoord op Kamervragen, Kamervragen, motie, Woo-besluit, beslisnota, besluit, …"""
+    """One of DOC_TYPES."""
     title: str | None = None
     """Betreft / onderwerp, or the document's heading."""
     date: str | None = None

@@ -490,9 +490,10 @@ def parse_letter(extraction: Extraction, path: Path | None = None) -> LetterFiel
 
 
 MAX_FIELD_CHARS = 500
-"""Longest metadata value kept (cut at a word with "…"). The longest real title in the shared corpus,
-a Kamervragen heading naming the article it asks about, has 377 characters; a value of a megabyte
-(a hostile metadata.xml, a page of text without line breaks) would otherwise be printed with every hit."""
+"""Longest metadata value kept (cut at a word with "…"). Over the 629 documents of the shared corpus
+the longest values are a title of 330 characters (a subsidy decision's) and a signatory of 434 (a
+mail disclaimer read as one), so nothing real is cut; a value of a megabyte (a hostile metadata.xml,
+a page of text without line breaks) would otherwise be stored and printed with every hit."""
 
 
 def _bounded(value: str) -> str:

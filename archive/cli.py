@@ -73,7 +73,10 @@ def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return function(archive_path=archive_path, model=model, as_json=as_json, **kwargs)
         except (ArchiveError, StoreError) as error:
-            raise click.ClickException(str(error)) from error
+            if as_json:
+                click.echo(to_json({"ok": False, "error": str(error), "kind": type(error).__name__}))
+                sys.exit(1)
+            raise click.ClickException(printable(str(error))) from error
 
     return wrapper
 

@@ -100,6 +100,8 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
     emit({"report": report, "archive": counts}, as_json, lambda: None)
     for failure in report.failed:
         click.echo(f"failed: {failure.path}: {failure.error} ({failure.stage})", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning.path}: {warning.error}", err=True)
     click.echo(summary, err=True)
     if report.failed:
         sys.exit(1)

@@ -144,13 +144,14 @@ def test_a_decompression_bomb_fails_in_seconds_and_the_rest_is_ingested(base: Pa
 
 
 def test_a_file_past_the_memory_limit_fails_alone(base: Path, tmp_path: Path) -> None:
-    """A worker limited to little memory cannot read a 40 MB text file; the small one beside it is stored."""
+    """A worker limited to 256 MiB cannot read a 150 MB text file (its bytes and their decoded text
+    alone are more); the small letter beside it is stored."""
     folder = tmp_path / "post"
     folder.mkdir()
     shutil.copyfile(MOTIE, folder / "a-motie.txt")
     paragraph = LETTER.read_text(encoding="utf-8")
-    (folder / "b-groot.txt").write_text(paragraph * (40_000_000 // len(paragraph)), encoding="utf-8")
-    limit = 900
+    (folder / "b-groot.txt").write_text(paragraph * (150_000_000 // len(paragraph)), encoding="utf-8")
+    limit = 256
     with Archive.open(base) as archive:
         report = archive.ingest([folder], timeout=120, memory_mib=limit)
     assert [Path(p).name for p in report.added] == ["a-motie.txt"]

@@ -7,6 +7,7 @@ Reads pickled jobs (path, sha256, size) from stdin until it closes and answers e
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import signal
@@ -15,7 +16,23 @@ import sys
 from indexer.workers import prepare, read_frame, write_frame
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: be killed when the ingesting process dies (a killed ingest leaves no worker behind
+    reading a 300 s scan for nobody); elsewhere the closed stdin ends the worker after its file."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> None:
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:
+        return  # the parent died before the line above took effect
     memory_mib = int(sys.argv[1])
     limit = memory_mib * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -35,7 +52,10 @@ def main() -> None:
             outcome = f"ran out of memory (limit {memory_mib} MiB)"
         except Exception as error:  # noqa: BLE001 - any extractor failure is this file's failure
             outcome = str(error).strip() or type(error).__name__
-        write_frame(results, outcome)
+        try:
+            write_frame(results, outcome)
+        except BrokenPipeError:
+            return  # the ingest is gone
 
 
 if __name__ == "__main__":

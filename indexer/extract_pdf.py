@@ -44,7 +44,7 @@ FULL_PAGE_IMAGE = 0.8
 MAX_PAGE_CONTENT_BYTES = 64 * 2**20
 """A page whose content streams unpack to more than this is refused before pdfminer reads it: a
 decompression bomb (a 1 MB stream of deflated zeros unpacks to 1 GB) would otherwise hold a worker
-at gigabytes for the whole time limit. The largest page of the shared corpus unpacks to N KiB;
+at gigabytes for the whole time limit. The largest page of the shared corpus unpacks to 117 KiB;
 64 MiB is far above any page of text and costs well under a second to unpack and count."""
 _VOWELS = set("aeiouyàáâäèéêëìíîïòóôöùúûü")
 _BOLD = re.compile(r"bold|black|heavy|demi", re.IGNORECASE)

@@ -30,12 +30,12 @@ from indexer.letters import parse_letter
 from indexer.records import Extraction, LetterFields
 from indexer.report import FileError
 
-MEMORY_MIB = 3072
-"""Address space one extraction worker may map (RLIMIT_AS), in MiB. A worker's VSZ after
-extracting every PDF of the shared corpus (95 files, OCR'd scans included) peaked at 1,0xx MiB
-(`bench/worker_memory.py`); most of it is mapped libraries, not data. 3 GiB leaves room for a
-large legitimate PDF while a decompression bomb or runaway layout fails in seconds instead of
-taking the machine's memory."""
+MEMORY_MIB = 2048
+"""Address space one extraction worker may map (RLIMIT_AS), in MiB; Tesseract, started by the
+worker, gets the same limit. One process extracting all 95 PDFs of the shared corpus (OCR'd scans
+included) peaked at 192 MiB of address space (174 MiB resident), Tesseract at about 125 MiB. 2 GiB
+is ten times that, room for a large legitimate PDF, while a file that needs more (the 2 GB a
+decompression bomb took) fails at once instead of taking the machine's memory."""
 FILES_PER_WORKER = 50
 """A worker is replaced after this many files, so memory leaked by the PDF libraries stays bounded
 (as multiprocessing's maxtasksperchild did before); a fresh worker starts in about 0.5 s."""

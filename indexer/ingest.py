@@ -39,9 +39,9 @@ MAX_PASSAGES = 20_000
 """Passages one document may become before the run warns about it. A 100 MB text file became
 163,800 passages (about 640 bytes each), so 20,000 is some 12 MB of text, a book of thousands of
 pages and about 24 minutes of embedding at 14 passages/s (the largest PDFs of the shared corpus,
-2.7 and 3.8 MB, give 15 and 14). Above it the document is still stored (a long Handelingen volume is legitimate, and refusing
-it would drop it from search), but the report says so, so that a log or data dump dropped in the
-folder by mistake does not silently cost hours."""
+2.7 and 3.8 MB, give 15 and 14). Above it the document is still stored (a long Handelingen
+volume is legitimate, and refusing it would drop it from search), but the report says so, so that
+a log or data dump dropped in the folder by mistake does not silently cost hours."""
 
 
 @dataclass

@@ -4,11 +4,12 @@ query modules, and each CLI command is one call of it."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from archive.errors import DocumentNotFound, ModelMismatch
+from archive.errors import DocumentNotFound, ModelMismatch, StorageFull
 from archive.evaluate import EvalReport, evaluate
 from archive.search import MODES, Filters, Hit, kamerstuk_documents, search
 from indexer.derived import DerivedIndexes
@@ -110,27 +111,44 @@ class Archive:
         *,
         prune: bool = False,
         timeout: float = 300.0,
+        memory_mib: int | None = None,
+        max_passages: int | None = None,
         workers: int | None = None,
         passage_tokens: int = DEFAULT_TARGET_TOKENS,
         progress: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
         """Add new and changed files under `paths`; skip unchanged ones; with prune, drop vanished ones.
 
-        Raises ArchiveLocked if another process is writing. Per-file problems do not raise: they
-        are in the report's `failed` list and the other files are still ingested.
+        Limits per file: `timeout` seconds and `memory_mib` MiB of address space to extract it
+        (default indexer.workers.MEMORY_MIB), past which it fails; more than `max_passages`
+        passages (default indexer.ingest.MAX_PASSAGES) is stored with a report warning.
+
+        Raises ArchiveLocked if another process is writing, StorageFull if the disk fills up
+        (documents committed before stay). Per-file problems do not raise: they are in the
+        report's `failed` list and the other files are still ingested.
         """
-        from indexer.ingest import ingest  # the extractors' imports are paid only by ingest
+        from indexer.ingest import MAX_PASSAGES, MEMORY_MIB, ingest, storage_full  # paid only by ingest
 
         with self.store.writer_lock():
-            if self.store.model() is None:
-                self.store.set_model(self.encoder.model_id, self.encoder.dim)
             before = self.store.generation
             total = Change([], [], [])
-            report = ingest(
-                self.store, self.encoder, [Path(p) for p in paths], prune=prune, timeout=timeout,
-                workers=workers, passage_tokens=passage_tokens, progress=progress, on_commit=total.__iadd__,
-            )
-            self.indexes.apply(total, before)
+            try:
+                if self.store.model() is None:
+                    self.store.set_model(self.encoder.model_id, self.encoder.dim)
+                report = ingest(
+                    self.store, self.encoder, [Path(p) for p in paths], prune=prune, timeout=timeout,
+                    memory_mib=memory_mib or MEMORY_MIB, max_passages=max_passages or MAX_PASSAGES,
+                    workers=workers, passage_tokens=passage_tokens, progress=progress, on_commit=total.__iadd__,
+                )
+                self.indexes.apply(total, before)
+            except Exception as error:
+                if not storage_full(error):
+                    raise
+                _remove_temp_files(self.store.directory)
+                raise StorageFull(
+                    f"{self.store.directory}: the disk is full ({error}); the documents stored before "
+                    f"this one are kept. Free space on that disk and run ingest again to add the rest"
+                ) from error
         return report
 
     def search(
@@ -219,3 +237,15 @@ class Archive:
             return reply_thread(self.store, row)
         model = self.store.model()
         return related(self.store, row, model=model[0] if model else None, k_similar=k_similar)
+
+
+def _remove_temp_files(directory: Path) -> None:
+    """Remove the half-written files this process left in the archive (index and stamp temp
+    files, a lexical build folder), so a full disk gets its space back."""
+    pid = os.getpid()
+    for leftover in directory.rglob(".*"):
+        if leftover.name.endswith(f".{pid}.tmp") or leftover.name.endswith(f".build-{pid}"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)

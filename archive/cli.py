@@ -121,6 +121,8 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
     emit({"report": report, "archive": counts}, as_json, lambda: None)
     for failure in report.failed:
         click.echo(f"failed: {printable(failure.path)}: {printable(failure.error)} ({failure.stage})", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {printable(warning.path)}: {printable(warning.error)}", err=True)
     click.echo(summary, err=True)
     if report.failed:
         sys.exit(1)

@@ -15,8 +15,12 @@ class BadQuery(ArchiveError):
     """A query or search option that cannot be answered (empty query, absurd k, unknown mode)."""
 
 
+class StorageFull(ArchiveError):
+    """The disk (or a file size limit) ran out while writing the archive; what was committed stays."""
+
+
 class DocumentNotFound(ArchiveError):
     """No stored document matches the id, path, kenmerk or Kamerstuk number given."""
 
 
-__all__ = ["ArchiveError", "ArchiveLocked", "BadQuery", "DocumentNotFound", "ModelMismatch", "StoreError"]
+__all__ = ["ArchiveError", "ArchiveLocked", "BadQuery", "DocumentNotFound", "ModelMismatch", "StorageFull", "StoreError"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pypdfium2.raw as pdfium_c
 from pdfminer.layout import LTChar, LTContainer, LTPage
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfinterp import PDFPageInterpreter
+from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream, resolve1
 from pdfminer.psparser import PSLiteral
 from pdfminer.utils import decode_text
 from pdfplumber.page import PDFPageAggregatorWithMarkedContent
@@ -39,6 +41,11 @@ MIN_LETTERS = 20
 """A page with fewer letters in its text layer than this has no usable text (a scan, a stamp)."""
 FULL_PAGE_IMAGE = 0.8
 """Share of the page an image must cover to count as a scan."""
+MAX_PAGE_CONTENT_BYTES = 64 * 2**20
+"""A page whose content streams unpack to more than this is refused before pdfminer reads it: a
+decompression bomb (a 1 MB stream of deflated zeros unpacks to 1 GB) would otherwise hold a worker
+at gigabytes for the whole time limit. The largest page of the shared corpus unpacks to 117 KiB;
+64 MiB is far above any page of text and costs well under a second to unpack and count."""
 _VOWELS = set("aeiouyàáâäèéêëìíîïòóôöùúûü")
 _BOLD = re.compile(r"bold|black|heavy|demi", re.IGNORECASE)
 """Font names of bold weights: "-Bold", "-BoldItalic", "-BoldMT", ",Semibold", "-Black", "-Heavy", "-Demi"."""
@@ -116,7 +123,34 @@ def _text_layers(path: Path) -> list[PageWords]:
             raise ExtractError(_open_error(error)) from error
         if not pages:
             raise ExtractError("PDF has no pages")
+        for page in pages:
+            _check_content_size(page)
         return [_page_words(page) for page in pages]
+
+
+def _check_content_size(page: pdfplumber.page.Page) -> None:
+    """Raise ExtractError if the page's Flate-compressed content unpacks past MAX_PAGE_CONTENT_BYTES,
+    counted in chunks so that a bomb is never unpacked whole."""
+    contents = page.page_obj.contents
+    unpacked = 0
+    for stream in (resolve1(item) for item in (contents if isinstance(contents, list) else [contents])):
+        if not isinstance(stream, PDFStream) or stream.rawdata is None or stream.decipher:
+            continue  # already decoded, or encrypted: pdfminer decrypts before it unpacks
+        filters = [f for f, _ in stream.get_filters()]
+        if not filters or filters[0] not in LITERALS_FLATE_DECODE:
+            continue
+        unpacker, data = zlib.decompressobj(), stream.rawdata
+        try:
+            while data and unpacked <= MAX_PAGE_CONTENT_BYTES:
+                unpacked += len(unpacker.decompress(data, 2**20))
+                data = unpacker.unconsumed_tail
+        except zlib.error:
+            continue  # damaged: pdfminer reports it (and the page gets OCR) as before
+        if unpacked > MAX_PAGE_CONTENT_BYTES:
+            raise ExtractError(
+                f"page {page.page_number}'s content unpacks to more than {MAX_PAGE_CONTENT_BYTES // 2**20} MiB "
+                f"({len(stream.rawdata) / 2**20:.1f} MiB compressed): a decompression bomb; not read"
+            )
 
 
 def _open_error(error: PdfminerException) -> str:

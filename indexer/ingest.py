@@ -8,25 +8,24 @@ leaves whatever was stored for it before untouched.
 
 from __future__ import annotations
 
-import multiprocessing
+import errno
 import os
+import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing.pool import Pool
 from pathlib import Path
 
 import numpy as np
 
 from indexer.discover import discover
 from indexer.encoder import Encoder
-from indexer.extract import extract
 from indexer.extract_xml import sidecar_files
-from indexer.letters import parse_letter
 from indexer.passages import DEFAULT_TARGET_TOKENS, split_passages
-from indexer.records import PAGE_SEPARATOR, Extraction, LetterFields
+from indexer.records import PAGE_SEPARATOR
 from indexer.report import FileError, IngestReport
 from indexer.store import Change, Store, file_sha256, text_hash
+from indexer.workers import MEMORY_MIB, Prepared, extract_all
 
 EMBED_BATCH = 1024
 """Passages gathered across documents before calling the encoder (fewer when the next file is
@@ -36,26 +35,20 @@ against 9.9/s in calls of 256 (2 cores, then 32 passages per forward pass). A cr
 most this much embedding work (about 75 s at 14 passages/s); what was committed stays."""
 
 
-@dataclass
-class _Prepared:
-    path: Path
-    sha256: str
-    size: int
-    extraction: Extraction
-    letter: LetterFields
+MAX_PASSAGES = 20_000
+"""Passages one document may become before the run warns about it. A 100 MB text file became
+163,800 passages (about 640 bytes each), so 20,000 is some 12 MB of text, a book of thousands of
+pages and about 24 minutes of embedding at 14 passages/s (the largest PDFs of the shared corpus,
+2.7 and 3.8 MB, give 15 and 14). Above it the document is still stored (a long Handelingen
+volume is legitimate, and refusing it would drop it from search), but the report says so, so that
+a log or data dump dropped in the folder by mistake does not silently cost hours."""
 
 
 @dataclass
 class _Pending:
-    prepared: _Prepared
+    prepared: Prepared
     passages: list
     missing: list[str]
-
-
-def _prepare(path: Path, sha256: str, size: int) -> _Prepared:
-    """Worker side: everything that depends only on the file (no store, no model)."""
-    extraction = extract(path)
-    return _Prepared(path, sha256, size, extraction, parse_letter(extraction, path))
 
 
 def ingest(
@@ -66,6 +59,8 @@ def ingest(
     prune: bool = False,
     workers: int | None = None,
     timeout: float = 300.0,
+    memory_mib: int = MEMORY_MIB,
+    max_passages: int = MAX_PASSAGES,
     passage_tokens: int = DEFAULT_TARGET_TOKENS,
     progress: Callable[[int, int, str], None] | None = None,
     on_commit: Callable[[Change], None] | None = None,
@@ -75,6 +70,8 @@ def ingest(
     Args:
         prune: also remove stored documents under these folders whose files are gone.
         timeout: seconds one file may take to extract (OCR included) before it counts as failed.
+        memory_mib: address space one extraction worker may map (see indexer.workers.MEMORY_MIB).
+        max_passages: a document with more passages is stored with a warning (see MAX_PASSAGES).
         passage_tokens: target passage size in model tokens (see indexer.passages).
         progress: called as (done, total, path) after each file.
         on_commit: called with each batch's passage changes after they are stored, so derived
@@ -84,8 +81,7 @@ def ingest(
     report = IngestReport()
     found = discover(paths)
     for problem, reason in found.problems:
-        report.failed.append(FileError(str(problem), "discover", reason))
-        store.record_failure(str(problem), None, "discover", reason)
+        _fail(store, report, FileError(str(problem.absolute()), "discover", reason), None)
     stored = store.file_state()
     sidecars = sidecar_files(found.files)  # metadata.xml and other renderings of one publication
     todo: list[tuple[Path, str, int]] = []
@@ -105,6 +101,8 @@ def ingest(
         gone = [p for p in stored if any(_under(p, r) for r in roots) and not os.path.exists(p)]
         change = store.remove_paths(gone)
         report.removed.extend(gone)
+        failed = (str(row["path"]) for row in store.failures())
+        store.forget_failures([f for f in failed if any(_under(f, r) for r in roots) and not os.path.lexists(f)])
         if on_commit:
             on_commit(change)
 
@@ -116,13 +114,17 @@ def ingest(
         _flush(store, encoder, pending, report, stored, on_commit)
         pending.clear()
 
-    for path, outcome in _extract_all(todo, workers=workers, timeout=timeout, idle=flush):
+    for path, outcome in extract_all(todo, workers=workers, timeout=timeout, memory_mib=memory_mib, idle=flush):
         done += 1
         if isinstance(outcome, FileError):
-            report.failed.append(outcome)
-            store.record_failure(str(path), None, outcome.stage, outcome.error)
+            _fail(store, report, outcome, None)
         else:
             pending.append(_split(store, encoder, outcome, passage_tokens))
+            if len(pending[-1].passages) > max_passages:
+                report.warnings.append(FileError(
+                    str(path), "passages", f"{len(pending[-1].passages):,} passages, more than the limit of "
+                    f"{max_passages:,}: stored, but check that this file belongs in the archive",
+                ))
             if sum(len(item.missing) for item in pending) >= EMBED_BATCH:
                 flush()
         if progress:
@@ -132,11 +134,29 @@ def ingest(
     return report
 
 
+def _fail(store: Store, report: IngestReport, error: FileError, sha256: str | None) -> None:
+    """Report a file's failure and remember it for `check`; a path the store cannot record
+    (disk full aside) is still in the report."""
+    report.failed.append(error)
+    try:
+        store.record_failure(error.path, sha256, error.stage, error.error)
+    except Exception as failure:  # noqa: BLE001 - the failure is already reported
+        if storage_full(failure):
+            raise
+
+
+def storage_full(error: BaseException) -> bool:
+    """Is this the disk (or the file size limit) running out, which no other file will escape?"""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
+
+
 def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _split(store: Store, encoder: Encoder, prepared: _Prepared, passage_tokens: int) -> _Pending:
+def _split(store: Store, encoder: Encoder, prepared: Prepared, passage_tokens: int) -> _Pending:
     offsets, cursor = [], 0
     for page in prepared.extraction.pages:
         offsets.append((page.number, cursor))
@@ -165,7 +185,12 @@ def _flush(
             if digest in item.missing:
                 texts.setdefault(digest, passage.text)
     started = time.perf_counter()
-    matrix = encoder.passages(list(texts.values())) if texts else np.zeros((0, 0), dtype=np.float32)
+    # at most EMBED_BATCH texts per call even when one document has far more: the encoder counts
+    # a call's tokens as Python lists, ~300 ints per passage, which for a 100 MB text file
+    # (163,800 passages) was most of its 2.3 GB
+    values = list(texts.values())
+    chunks = [encoder.passages(values[i : i + EMBED_BATCH]) for i in range(0, len(values), EMBED_BATCH)]
+    matrix = np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
     report.encoder_seconds += time.perf_counter() - started
     report.embedded += len(texts)
     vectors = dict(zip(texts, matrix))
@@ -175,20 +200,27 @@ def _flush(
         path = str(prepared.path)
         if not item.passages:
             error = FileError(path, "extract", "no text found (empty, or a scan that OCR could not read)")
-            report.failed.append(error)
-            store.record_failure(path, prepared.sha256, error.stage, error.error)
+            _fail(store, report, error, prepared.sha256)
             continue
-        change += store.write_document(
-            path=path,
-            sha256=prepared.sha256,
-            size=prepared.size,
-            format=prepared.path.suffix.lower().lstrip("."),
-            extraction=prepared.extraction,
-            letter=prepared.letter,
-            passages=item.passages,
-            vectors={h: vectors[h] for h in item.missing},
-            model=encoder.model_id,
-        )
+        try:
+            change += store.write_document(
+                path=path,
+                sha256=prepared.sha256,
+                size=prepared.size,
+                format=prepared.path.suffix.lower().lstrip("."),
+                extraction=prepared.extraction,
+                letter=prepared.letter,
+                passages=item.passages,
+                vectors={h: vectors[h] for h in item.missing},
+                model=encoder.model_id,
+            )
+        except Exception as error:  # noqa: BLE001 - one document's transaction failed and was rolled back
+            if isinstance(error, OSError) or storage_full(error):
+                if on_commit:
+                    on_commit(change)  # what was committed before goes to the derived indexes
+                raise
+            _fail(store, report, FileError(path, "store", _describe(error)), prepared.sha256)
+            continue
         (report.updated if path in stored else report.added).append(path)
         report.pages += len(prepared.extraction.pages)
         report.passages += len(item.passages)
@@ -196,43 +228,6 @@ def _flush(
         on_commit(change)
 
 
-def _extract_all(
-    todo: list[tuple[Path, str, int]], *, workers: int | None, timeout: float, idle: Callable[[], None]
-) -> Iterator[tuple[Path, _Prepared | FileError]]:
-    """Yield each file's extraction (or its error) in order, from worker processes.
-
-    `idle` is called whenever the next file is not ready yet, so the caller can embed what it
-    holds instead of waiting (the encoder would otherwise sit out every OCR'd scan). A file that
-    exceeds `timeout` is reported and its pool torn down (the only way to stop a hung
-    extraction); the files after it go to a fresh pool.
-    """
-    context = multiprocessing.get_context("forkserver")
-    # workers fork from a server that has imported the extractors: a fresh worker (one per 50 files)
-    # then starts in milliseconds instead of half a second (506 files: 6.0 s instead of 10.9 s)
-    context.set_forkserver_preload([__name__])
-    workers = workers or min(2, os.cpu_count() or 1)
-    remaining = list(todo)
-    while remaining:
-        pool: Pool = context.Pool(workers, maxtasksperchild=50)
-        try:
-            jobs = [(item, pool.apply_async(_prepare, item)) for item in remaining]
-            remaining = []
-            for index, ((path, _, _), job) in enumerate(jobs):
-                if not job.ready():
-                    idle()
-                try:
-                    yield path, job.get(timeout=timeout)
-                except multiprocessing.TimeoutError:
-                    yield path, FileError(str(path), "extract", f"took longer than {timeout:.0f} s; stopped")
-                    remaining = [item for item, _ in jobs[index + 1 :]]
-                    break
-                except Exception as error:  # noqa: BLE001 - any extractor failure is this file's failure
-                    yield path, FileError(str(path), "extract", _describe(error))
-        finally:
-            pool.terminate()
-            pool.join()
-
-
 def _describe(error: Exception) -> str:
     text = str(error).strip()
-    return text if text else type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

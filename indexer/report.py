@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 class FileError:
     path: str
     stage: str
-    """discover, read, extract, embed or store: where it went wrong."""
+    """discover, read, extract, embed, store (or, for a warning, the limit): where it went wrong."""
     error: str
 
 
@@ -22,6 +22,8 @@ class IngestReport:
     """Unchanged since the last run (same content hash)."""
     removed: list[str] = field(default_factory=list)
     failed: list[FileError] = field(default_factory=list)
+    warnings: list[FileError] = field(default_factory=list)
+    """Files stored, but past a limit worth a look (stage "passages": more than max_passages)."""
     pages: int = 0
     passages: int = 0
     embedded: int = 0

@@ -490,6 +490,11 @@ class Store:
                 "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)", (path, sha256, stage, error, time.time())
             )
 
+    def forget_failures(self, paths: Sequence[str]) -> None:
+        """Drop the recorded failures of these paths (files that are gone)."""
+        with self.transaction():
+            self.db.executemany("DELETE FROM failures WHERE path = ?", [(p,) for p in paths])
+
     def remove_paths(self, paths: Sequence[str]) -> Change:
         """Remove documents by path, one transaction each."""
         total = Change([], [], [])

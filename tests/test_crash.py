@@ -7,7 +7,7 @@ re-run completes the set.
 
 How a moment is chosen: each kill names a phase and waits for that phase's mark in the running
 process, then a seeded random delay: time since start (imports, store, discovery), extraction
-workers alive (children of the forkserver), libtorch mapped (model load), the model's
+extraction workers alive (its `indexer.extract_worker` children), libtorch mapped (model load), the model's
 `model.safetensors` mapped (weights in, passages being embedded), the store's generation between
 its value before the run and after all commits (one transaction per document), all commits done
 (index writing). The process is stopped (SIGSTOP) so the phase it is really in can be read, then
@@ -121,8 +121,15 @@ def mapped(pid: int) -> str:
 
 
 def workers_alive(pid: int) -> bool:
-    """Extraction pool workers are the forkserver's children, i.e. grandchildren of the ingest."""
-    return any(children(child) for child in children(pid))
+    """Extraction workers are the ingest's children running `indexer.extract_worker`."""
+    return any(b"indexer.extract_worker" in _cmdline(child) for child in children(pid))
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 class Generation:
@@ -244,7 +251,7 @@ def kill_in_phase(proc: subprocess.Popen, archive_dir: Path, target: str, rng: r
 
 
 def reap(pids: list[int], grace: float = 30.0) -> None:
-    """Give the killed ingest's orphans (forkserver, workers, tesseract) time to notice, then end them."""
+    """Give the killed ingest's orphans (extraction workers, tesseract) time to notice, then end them."""
     deadline = time.monotonic() + grace
     while any(alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="Requests per phase at most.")
     parser.add_argument("--seconds", type=float, default=60.0, help="Seconds per phase at most.")
     args = parser.parse_args()
-    queries = [q.query for q in load_queries(QUERIES)]
+    queries = [q.text for q in load_queries(QUERIES)]
 
     with Archive.open(args.archive, create=False) as archive:
         archive.search(queries[0])
@@ -134,7 +134,7 @@ def main() -> None:
         process, base = start_server(copy)
         try:
             ingest = subprocess.Popen([*CLI, "ingest", "-q", "-a", str(copy), str(args.ingest)], cwd=ROOT,
-                                      stdout=subprocess.DEVNULL)
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             done = threading.Event()
             threading.Thread(target=lambda: (ingest.wait(), done.set()), daemon=True).start()
             start = time.monotonic()

@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 QUESTION ?= Wat doet de werkgever voor de veiligheid van ambtenaren?
 
-.PHONY: demo test bench setup system
+AXE    := build/node/node_modules/axe-core/axe.min.js
+
+.PHONY: demo test bench setup system browser
 
 # Python side: torch first, pinned to the CPU build on disk (an unpinned torch pulls several GB of CUDA).
 $(BIN)/archive: pyproject.toml
@@ -22,12 +24,25 @@ system:
 
 setup: system $(BIN)/archive
 
+# Browser tests: Debian's Chromium (driven by Playwright from PyPI; `playwright install` is never run)
+# and axe-core from npm (640 KB minified: installed, not vendored) into build/node.
+browser:
+	@command -v chromium >/dev/null && command -v npm >/dev/null || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver npm)
+
+$(AXE):
+	mkdir -p build/node
+	npm install -q --no-audit --no-fund --prefix build/node axe-core@4.10.3
+
 demo: setup
 	$(BIN)/archive ingest corpus/
 	$(BIN)/archive search "$(QUESTION)" -k 3
 	$(BIN)/archive search "giftige werksfeer bij VWS" -k 3
+	@echo
+	@echo "Serve it to clerks (then open http://127.0.0.1:8000/):"
+	@echo "  $(BIN)/archive serve -a index/"
 
-test: setup
+test: setup browser $(AXE)
 	$(BIN)/python -m pytest -q
 
 bench: setup

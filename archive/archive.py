@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from archive.errors import DocumentNotFound, ModelMismatch, StorageFull
+from archive.errors import BadQuery, DocumentNotFound, ModelMismatch, StorageFull
 from archive.evaluate import EvalReport, evaluate
-from archive.search import MODES, Filters, Hit, kamerstuk_documents, search
+from archive.search import MAX_K, MODES, Filters, Hit, kamerstuk_documents, search
 from indexer.derived import DerivedIndexes
 from indexer.encoder import Encoder
 from indexer.report import IngestReport
@@ -238,6 +238,94 @@ class Archive:
         model = self.store.model()
         return related(self.store, row, model=model[0] if model else None, k_similar=k_similar)
 
+    # --- for the web app (archive/web): one call per page or endpoint
+
+    def query(
+        self,
+        query: str,
+        filters: Filters = Filters(),
+        *,
+        k: int = 10,
+        mode: str = "hybrid",
+        per_doc: bool = False,
+        sort: str = "relevance",
+        offset: int = 0,
+    ) -> list[Hit]:
+        """`search` with a `Filters` value, newest-first sorting and paging (`offset` hits skipped)."""
+        return search(
+            self.store, self.indexes, self.encoder, query, k=k, mode=mode, filters=filters, per_doc=per_doc,
+            sort=sort, offset=offset,
+        )
+
+    def facets(self, query: str, filters: Filters = Filters(), *, mode: str = "hybrid") -> dict[str, list[Facet]]:
+        """Counts of document type, sender, dossier and vergaderjaar over the FACET_DEPTH documents that
+        answer `query` best under `filters`, most frequent first."""
+        hits = self.query(query, filters, k=FACET_DEPTH, mode=mode, per_doc=True)
+        rows = self.store.documents_by_keys([hit.document for hit in hits]).values()
+        counted: dict[str, list[Facet]] = {}
+        for name in FACET_FIELDS:
+            tally: dict[str, int] = {}
+            for row in rows:
+                if value := getattr(row, name):
+                    tally[value] = tally.get(value, 0) + 1
+            counted[name] = [Facet(v, n) for v, n in sorted(tally.items(), key=lambda item: (-item[1], item[0]))]
+        return counted
+
+    def results(
+        self,
+        query: str,
+        filters: Filters = Filters(),
+        *,
+        mode: str = "hybrid",
+        sort: str = "relevance",
+        page: int = 1,
+        per_page: int = 10,
+    ) -> ResultPage:
+        """One page of results grouped per document: each document's best passage, then its other
+        passages among the best PASSAGE_DEPTH, with the facets of the query. Raises BadQuery."""
+        if page < 1 or (page - 1) * per_page >= MAX_K:
+            raise BadQuery(f"page must be between 1 and {MAX_K // per_page}, got {page}")
+        best = self.query(query, filters, k=per_page + 1, mode=mode, per_doc=True, sort=sort,
+                          offset=(page - 1) * per_page)
+        shown = best[:per_page]
+        keys = {hit.document for hit in shown}
+        more: dict[str, list[Hit]] = {key: [] for key in keys}
+        for hit in self.query(query, filters, k=PASSAGE_DEPTH, mode=mode):
+            if hit.document in keys and hit.passage_id not in {b.passage_id for b in shown}:
+                more[hit.document].append(hit)
+        groups = [DocumentHits(hit, sorted(more[hit.document], key=lambda h: h.page_start)) for hit in shown]
+        return ResultPage(query, filters, mode, sort, page, per_page, groups, len(best) > per_page,
+                          self.facets(query, filters, mode=mode))
+
+    def page(self, doc: str, n: int) -> PageText:
+        """Page `n` (from 1) of a document; raises DocumentNotFound for an unknown document or page."""
+        for page in self.show(doc).pages:
+            if page.page == n:
+                return page
+        raise DocumentNotFound(f"document {doc!r} has no page {n}")
+
+    def original(self, doc: str) -> tuple[Path, str]:
+        """The path the store recorded for the document's file, and its format ("pdf", "txt", …)."""
+        row = self.resolve(doc)
+        return Path(row.path), row.format
+
+    def reference_targets(self, doc: str) -> dict[str, str]:
+        """Kamerstuk and kenmerk references in the document's text, as printed → the stored document
+        each names (references to documents outside the archive, or to itself, are left out)."""
+        me = self.resolve(doc)
+        targets: dict[str, str] = {}
+        for ref in self.store.refs(me.id):
+            if ref.kind not in ("kamerstuk", "kenmerk") or not ref.text:
+                continue
+            try:
+                target = self.resolve(ref.value)
+            except DocumentNotFound:
+                continue
+            if target.id != me.id:
+                targets[ref.text] = target.key
+        return targets
+
+
 
 def _remove_temp_files(directory: Path) -> None:
     """Remove the half-written files this process left in the archive (index and stamp temp
@@ -249,3 +337,38 @@ def _remove_temp_files(directory: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
+
+
+FACET_FIELDS = ("doc_type", "sender", "dossier", "vergaderjaar")
+FACET_DEPTH = 100
+"""Facets count over the 100 best-matching documents: a dense query ranks every document, so
+"documents that match" needs a bound; 100 is ten pages of results."""
+PASSAGE_DEPTH = 100
+"""Passages searched for a result page's "all passages" lists (the default candidate depth)."""
+
+
+@dataclass
+class Facet:
+    value: str
+    count: int
+
+
+@dataclass
+class DocumentHits:
+    """One result card: the document's best passage and its other matching passages, by page."""
+
+    best: Hit
+    more: list[Hit]
+
+
+@dataclass
+class ResultPage:
+    query: str
+    filters: Filters
+    mode: str
+    sort: str
+    page: int
+    per_page: int
+    groups: list[DocumentHits]
+    has_next: bool
+    facets: dict[str, list[Facet]]

@@ -4,8 +4,6 @@ warnings and summaries to stderr, so `archive search --json | jq` always works."
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -17,6 +15,7 @@ import click
 from archive.archive import DEFAULT_PATH, Archive
 from archive.errors import ArchiveError
 from archive.search import MAX_K, MODES
+from archive.wire import success, to_json
 from indexer.records import DOC_TYPES
 from indexer.store import StoreError
 
@@ -34,27 +33,9 @@ def printable(text: str, *, lines: bool = False) -> str:
     return _CONTROL.sub(lambda m: "\\x%02x" % (ord(m[0]) & 0xFF), text)
 
 
-def to_json(value: Any) -> str:
-    """One JSON path for every command: dataclasses as objects, Dutch characters kept readable, the
-    undecodable bytes of a non-UTF-8 file name as backslash escapes (JSON has no lone surrogates)."""
-
-    def plain(item: Any) -> Any:
-        if dataclasses.is_dataclass(item) and not isinstance(item, type):
-            return {f.name: plain(getattr(item, f.name)) for f in dataclasses.fields(item)}
-        if isinstance(item, dict):
-            return {str(k): plain(v) for k, v in item.items()}
-        if isinstance(item, (list, tuple)):
-            return [plain(v) for v in item]
-        if isinstance(item, str):
-            return item.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        return item
-
-    return json.dumps(plain(value), ensure_ascii=False, indent=2)
-
-
 def emit(payload: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
     if as_json:
-        click.echo(to_json({"ok": True, **payload}))
+        click.echo(to_json(success(payload)))
     else:
         render()
 
@@ -297,3 +278,25 @@ def related(archive_path: str, model: str | None, as_json: bool, doc: str, threa
             click.echo(f"    why: {printable(rel.reason)}")
 
     emit({"document": key, "thread": thread, "relations": relations}, as_json, render)
+
+
+@cli.command()
+@click.option("-a", "--archive", "archive_path", default=DEFAULT_PATH, show_default=True, envvar="ARCHIVE_PATH",
+              help="Archive directory (env ARCHIVE_PATH).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told).")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+def serve(archive_path: str, host: str, port: int) -> None:
+    """Serve the archive read-only as a web page and JSON API; Ctrl-C stops it.
+
+    Example: archive serve -a index/ --port 8000
+    """
+    import uvicorn
+
+    from archive.web.app import create_app
+
+    try:
+        archive = Archive.open(archive_path, create=False)
+    except (ArchiveError, StoreError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"serving {archive_path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    uvicorn.run(create_app(archive), host=host, port=port, log_level="warning")

@@ -24,6 +24,7 @@ from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentRow, PassageRow, Store
 
 MODES = ("hybrid", "dense", "lexical")
+SORTS = ("relevance", "date")
 MAX_K = 1000
 CANDIDATES = 100
 """Passages each side contributes before fusion (at least 10 × k)."""
@@ -50,6 +51,8 @@ class Filters:
     """One of `indexer.records.DOC_TYPES`, in any case."""
     dossier: str | None = None
     kenmerk: str | None = None
+    vergaderjaar: str | None = None
+    """Parliamentary year as stored ("2023-2024")."""
 
     def __post_init__(self) -> None:
         for name, value in ((n.name, getattr(self, n.name)) for n in fields(self)):
@@ -122,6 +125,9 @@ def allowed_documents(store: Store, filters: Filters) -> list[int] | None:
     if filters.kenmerk:
         clauses.append("replace(lower(kenmerk), ' ', '') = ?")
         params.append(filters.kenmerk.lower().replace(" ", ""))
+    if filters.vergaderjaar:
+        clauses.append("vergaderjaar = ?")
+        params.append(filters.vergaderjaar.replace("/", "-").replace("–", "-"))
     return [d.id for d in store.documents("WHERE " + " AND ".join(clauses), params)]
 
 
@@ -172,19 +178,26 @@ def search(
     filters: Filters = Filters(),
     per_doc: bool = False,
     dense_weight: float = DENSE_WEIGHT,
+    sort: str = "relevance",
+    offset: int = 0,
 ) -> list[Hit]:
-    """Return up to k hits, best first; raise BadQuery for an empty query, k out of range or an unknown mode."""
+    """Return up to k hits after the first `offset`, best first or (sort="date") newest first among
+    the candidates; raise BadQuery for an empty query, k or offset out of range or an unknown mode."""
     if not query or not query.strip():
         raise BadQuery("the query is empty; ask a question or give keywords")
     if not 1 <= k <= MAX_K:
         raise BadQuery(f"k must be between 1 and {MAX_K}, got {k}")
     if mode not in MODES:
         raise BadQuery(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if sort not in SORTS:
+        raise BadQuery(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
+    if not 0 <= offset <= MAX_K:
+        raise BadQuery(f"offset must be between 0 and {MAX_K}, got {offset}")
     with store.snapshot():
         allowed = allowed_documents(store, filters)
         if allowed is not None and not allowed:
             return []
-        depth = max(CANDIDATES, 10 * k) * (3 if per_doc else 1)
+        depth = max(CANDIDATES, 10 * (k + offset)) * (3 if per_doc else 1)
         dense: dict[int, float] = {}
         lexical: dict[int, float] = {}
         vector = None
@@ -209,11 +222,14 @@ def search(
         if per_doc:
             seen: set[int] = set()
             ranked = [(pid, s) for pid, s in ranked if not (passages[pid].doc in seen or seen.add(passages[pid].doc))]
-        ranked = ranked[:k]
+        if sort == "date":
+            dated = store.documents_by_ids(sorted({passages[pid].doc for pid, _ in ranked}))
+            ranked.sort(key=lambda item: dated[passages[item[0]].doc].date or "", reverse=True)  # stable
+        ranked = ranked[offset : offset + k]
         documents = store.documents_by_ids(sorted({passages[pid].doc for pid, _ in ranked}))
         return [
             _hit(rank, pid, score, passages[pid], documents[passages[pid].doc], query, dense, lexical, matches)
-            for rank, (pid, score) in enumerate(ranked, start=1)
+            for rank, (pid, score) in enumerate(ranked, start=offset + 1)
         ]
 
 

@@ -545,3 +545,13 @@ class Store:
         if bad_spans:
             problems.append(f"{bad_spans} passages whose span does not match their document text")
         return problems
+
+    # --- reads for the web app
+
+    def documents_by_keys(self, keys: Sequence[str]) -> dict[str, DocumentRow]:
+        """key → row for the stored documents among `keys` (unknown keys are left out)."""
+        out: dict[str, DocumentRow] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            out.update({d.key: d for d in self.documents(f"WHERE key IN ({','.join('?' * len(chunk))})", chunk)})
+        return out

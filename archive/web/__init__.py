@@ -1,0 +1,1 @@
+"""`archive serve`: the clerks' web page and the HTTP API over one read-only `Archive`."""

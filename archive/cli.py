@@ -15,7 +15,7 @@ import click
 from archive.archive import DEFAULT_PATH, Archive
 from archive.errors import ArchiveError
 from archive.search import MAX_K, MODES
-from archive.wire import success, to_json
+from archive.wire import failure, success, to_json
 from indexer.records import DOC_TYPES
 from indexer.store import StoreError
 
@@ -55,7 +55,7 @@ def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(archive_path=archive_path, model=model, as_json=as_json, **kwargs)
         except (ArchiveError, StoreError) as error:
             if as_json:
-                click.echo(to_json({"ok": False, "error": str(error), "kind": type(error).__name__}))
+                click.echo(to_json(failure(error)))
                 sys.exit(1)
             raise click.ClickException(printable(str(error))) from error
 

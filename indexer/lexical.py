@@ -176,7 +176,7 @@ class LexicalIndex:
 
     def count_present(self, passage_ids: Collection[int]) -> int:
         """How many of `passage_ids` the index holds (one term-set query)."""
-        if not passage_ids:
+        if not len(passage_ids):
             return 0
         query = tantivy.Query.term_set_query(self._schema, "passage_id", [int(i) for i in passage_ids])
         return self._index.searcher().search(query, limit=1, count=True).count

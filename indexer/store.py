@@ -337,19 +337,30 @@ class Store:
             _create(path)
         _check_header(path)
         read_only = not (os.access(directory, os.W_OK) and os.access(path, os.W_OK))
+        notes = []
         try:
+            if not read_only:
+                db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                try:
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # makes the WAL's -shm
+                except sqlite3.OperationalError as error:  # no room for the -shm: a full disk
+                    db.close()
+                    read_only = True
+                    notes.append(f"{path} could not be opened for writing ({error}; is the disk full?); read it read-only")
             if read_only:
                 db, note = _connect_read_only(path)
-            else:
-                db, note = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False), None
-                db.execute("PRAGMA journal_mode=WAL")  # a no-op on our own stores, which are WAL from birth
-                db.execute("PRAGMA synchronous=NORMAL")
+                notes += [note] if note else []
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA foreign_keys=ON")
             store = cls(directory, db, read_only=read_only)
-            store.notes += [note] if note else []
+            store.notes += notes
             store._validate()
+            if not read_only and db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")  # stores are WAL from birth; only a validated one is switched
         except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError):
+                raise StoreError(f"{path} cannot be opened: {error}") from error
             raise unreadable(path, error) from error
         return store
 

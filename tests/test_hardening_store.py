@@ -278,4 +278,7 @@ def test_item4_a_file_name_that_is_not_utf8_is_stored_losslessly(archive_dir: Pa
         assert archive.show(row.key).pages
     code, output = run("ingest", str(folder), "-a", str(archive_dir), "-q")  # unchanged: skipped, not re-added
     assert code == 0 and "1 unchanged" in output, output
-    assert run("check", "-a", str(archive_dir))[0] == 0 and finds_letter(archive_dir)
+    assert run("check", "-a", str(archive_dir))[0] == 0
+    with Archive.open(archive_dir) as archive:  # (printing such a name is the CLI's part: escaped)
+        paths = {hit.citation.path for hit in archive.search(QUERY, k=10)}
+    assert name in paths and any(LETTER in path for path in paths)

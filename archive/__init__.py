@@ -1,7 +1,7 @@
 """archive: Dutch government correspondence as a searchable archive with cited answers.
 
     from archive import Archive
-    a = Archive.open("index/")
+    a = Archive.open("index/", create=True)
     a.ingest(["corpus/"])
     for hit in a.search("onveilige werksfeer op het ministerie", k=5):
         print(hit.citation.text, hit.score, hit.text)

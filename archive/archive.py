@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import wraps
 from pathlib import Path
+from typing import Any, TypeVar
 
 from archive.errors import BadQuery, DocumentNotFound, ModelMismatch, StorageFull
 from archive.evaluate import EvalReport, evaluate
@@ -18,9 +21,30 @@ from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
 from indexer.references import normalise_kamerstuk
-from indexer.store import ArchiveLocked, Change, DocumentRow, Store
+from indexer.store import STORE_FILE, ArchiveLocked, Change, DocumentRow, Store, StoreError, to_db_path, unreadable
 
 DEFAULT_PATH = "index"
+OPEN_REPAIR_ERRORS = (OSError, ArchiveLocked)
+"""Why an open may leave stale indexes unrepaired and search them as they are: a writer is busy
+with them, or writing failed (a full disk, a read-only file); the store filters out what is gone."""
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def diagnosed(method: Method) -> Method:
+    """Word SQLite's "file is not a database" / "disk image is malformed", met while reading a
+    damaged store, as a StoreError naming the file instead of a traceback."""
+
+    @wraps(method)
+    def wrapper(self: Archive, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            if type(error) is not sqlite3.DatabaseError:  # locked, full, constraint: not damage
+                raise
+            raise unreadable(self.store.directory / STORE_FILE, error) from error
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass
@@ -54,7 +78,7 @@ class CheckReport:
 class Archive:
     """A searchable archive of letters stored in one directory.
 
-    >>> a = Archive.open("index/")
+    >>> a = Archive.open("index/", create=True)
     >>> a.ingest(["corpus/"]).ok
     >>> a.search("onveilige werksfeer op het ministerie", k=5)
     """
@@ -63,6 +87,13 @@ class Archive:
         self.store = store
         self.encoder = encoder
         self.indexes = DerivedIndexes(store)
+        self._notes: list[str] = []
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a user of this archive should be told: read-only or immutable opens, stale indexes
+        searched as they are, a repair that failed. Empty for a sound, writable archive."""
+        return self.store.notes + self.indexes.notes + self._notes
 
     @classmethod
     def open(
@@ -70,31 +101,66 @@ class Archive:
         path: str | os.PathLike[str] = DEFAULT_PATH,
         *,
         model: str | None = None,
-        create: bool = True,
+        create: bool = False,
         repair: bool = True,
     ) -> Archive:
-        """Open the archive in `path` (created if missing unless create=False).
+        """Open the archive in `path`; with `create` (what ingest passes), make a new one there if
+        the directory holds none.
 
-        Raises ModelMismatch when `model` differs from the model the archive was built with, and
-        StoreError for an archive of another format version. With `repair`, stale derived indexes
-        (after a crash) are rebuilt from the store unless a writer is busy with it right now.
+        Raises StoreError, naming the path and what to do, when there is no archive, or the store is
+        empty, damaged, not an archive, of another format version, or a new store beside indexes
+        of a lost one (never replaced silently); ModelMismatch when `model` differs from the model
+        the archive was built with. With `repair`, stale or damaged derived indexes are rebuilt from
+        the store, unless the archive is read-only, a writer is busy, or writing fails (a full
+        disk): then the indexes are searched as they are and `warnings` says so.
         """
-        store = Store.open(Path(path), create=create)
-        recorded = store.model()
-        if model and recorded and model != recorded[0]:
-            store.close()
-            raise ModelMismatch(
-                f"{path} was built with model {recorded[0]}, not {model}; search it without --model, "
-                f"or ingest into another directory to use {model}"
+        directory = Path(path)
+        if create and not (directory / STORE_FILE).exists() and (lost := DerivedIndexes.present(directory)):
+            raise StoreError(
+                f"{directory} holds {' and '.join(lost)} but no {STORE_FILE}: the archive's store was lost. "
+                f"Restore {directory / STORE_FILE} from a backup; to start over instead, ingest into a new directory"
             )
-        archive = cls(store, Encoder(model or (recorded[0] if recorded else None)))
-        if repair and archive.indexes.problems():
-            try:
-                with store.writer_lock():
-                    archive.indexes.rebuild()
-            except ArchiveLocked:
-                pass  # an ingest is running; search the indexes as they are, filtered by the store
+        store = Store.open(directory, create=create)
+        try:
+            recorded = store.model()
+            if model and recorded and model != recorded[0]:
+                raise ModelMismatch(
+                    f"{path} was built with model {recorded[0]}, not {model}; search it without --model, "
+                    f"or ingest into another directory to use {model}"
+                )
+            archive = cls(store, Encoder(model or (recorded[0] if recorded else None)))
+            if (foreign := archive.indexes.foreign()) is not None:
+                raise StoreError(foreign)
+            archive._refresh(repair)
+        except sqlite3.DatabaseError as error:
+            store.close()
+            if type(error) is not sqlite3.DatabaseError:
+                raise
+            raise unreadable(directory / STORE_FILE, error) from error
+        except BaseException:
+            store.close()
+            raise
         return archive
+
+    def _refresh(self, repair: bool) -> None:
+        """Rebuild stale or damaged derived indexes when allowed and possible; otherwise note why
+        the indexes are searched as they are."""
+        problems = self.indexes.problems(thorough=False)
+        if not problems or not repair:
+            return
+        if self.store.read_only:
+            self._notes += [f"{p}; the archive is read-only, so it is searched as it is" for p in problems]
+            return
+        try:
+            with self.store.writer_lock():
+                self.indexes.rebuild()
+        except OPEN_REPAIR_ERRORS as error:
+            if isinstance(error, ArchiveLocked):
+                return  # an ingest is running and will bring the indexes up to date
+            self._notes.append(
+                f"could not rebuild the indexes in {self.store.directory} ({error.strerror or error}); "
+                "searching them as they were, without what changed since. Free space and run `archive rebuild`"
+            )
 
     def close(self) -> None:
         self.store.close()
@@ -151,6 +217,7 @@ class Archive:
                 ) from error
         return report
 
+    @diagnosed
     def search(
         self,
         query: str,
@@ -174,7 +241,7 @@ class Archive:
         ("36410-XVI-137", "36 410 XVI, nr. 137": what a clerk has at hand)."""
         for where, value in (
             ("WHERE key = ?", doc),
-            ("WHERE path = ?", str(Path(doc).absolute())),
+            ("WHERE path = ?", to_db_path(str(Path(doc).absolute()))),
             ("WHERE replace(lower(kenmerk), ' ', '') = ?", doc.lower().replace(" ", "")),
         ):
             found = self.store.documents(where, (value,))
@@ -184,12 +251,14 @@ class Archive:
             return found[0]
         raise DocumentNotFound(f"no document with id, path, kenmerk or Kamerstuk number {doc!r}")
 
+    @diagnosed
     def show(self, doc: str) -> DocumentView:
         row = self.resolve(doc)
         text = self.store.document_text(row.id)
         pages = [PageText(n, ocr, text[start:end]) for n, start, end, ocr in self.store.pages(row.id)]
         return DocumentView(asdict(row), self.store.sidebar(row.id), self.store.refs(row.id), pages)
 
+    @diagnosed
     def remove(self, docs: Sequence[str]) -> list[str]:
         """Remove documents (by id, path, kenmerk or Kamerstuk number); returns the removed paths."""
         with self.store.writer_lock():
@@ -198,21 +267,34 @@ class Archive:
             self.indexes.apply(self.store.remove_paths(paths), before)
         return paths
 
+    @diagnosed
     def check(self) -> CheckReport:
-        """Is the store sound and are the derived indexes in step with it?"""
-        problems = self.store.integrity() + self.indexes.problems()
+        """Is the store sound and are the derived indexes in step with it and undamaged? Writes
+        nothing: SQLite's quick_check, the index stamps, and samples of the store's vectors and
+        passage ids looked up in FAISS and the lexical index."""
+        problems = self.store.integrity() + self.indexes.problems(thorough=True)
         model = self.store.model()
         failures = self.store.failures()
         return CheckReport(
             not problems, problems, self.store.counts(), self.store.generation, model[0] if model else None, failures
         )
 
+    @diagnosed
     def rebuild(self) -> CheckReport:
-        """Rewrite FAISS and the lexical index from the store (no re-embedding)."""
+        """Rewrite FAISS and the lexical index from the store (no re-embedding); the check after it
+        lists what a rebuild cannot repair (damage inside the store). Raises StoreError when the
+        indexes cannot be written (the old ones are then left as they were)."""
         with self.store.writer_lock():
-            self.indexes.rebuild()
+            try:
+                self.indexes.rebuild()
+            except OSError as error:
+                raise StoreError(
+                    f"could not rebuild the indexes in {self.store.directory}: {error.strerror or error}; "
+                    "the old indexes are left as they were"
+                ) from error
         return self.check()
 
+    @diagnosed
     def evaluate(self, queries: str | os.PathLike[str], modes: Sequence[str] = MODES) -> EvalReport:
         """MRR@10, Recall@1/5/10/100 and nDCG@10 per mode over a JSONL query file (documents ranked)."""
         return evaluate(
@@ -222,6 +304,7 @@ class Archive:
             modes,
         )
 
+    @diagnosed
     def related(self, doc: str, *, thread: bool = False, k_similar: int = 5) -> list[Relation]:  # noqa: F821
         """Documents related to `doc` (id, path, kenmerk or Kamerstuk number), grouped by kind, each with its reason.
 

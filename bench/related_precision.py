@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    archive = Archive.open(args.archive)
+    archive = Archive.open(args.archive, create=True)
     if not archive.store.counts()["documents"]:
         started = time.perf_counter()
         report = archive.ingest([p for p in INPUTS if p.exists()], progress=None)

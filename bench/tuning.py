@@ -51,7 +51,7 @@ def weights(archive_dir: Path, values: list[float]) -> None:
 
 def sizes(values: list[int], folders: list[Path]) -> None:
     for size in values:
-        with tempfile.TemporaryDirectory() as tmp, Archive.open(tmp) as archive:
+        with tempfile.TemporaryDirectory() as tmp, Archive.open(tmp, create=True) as archive:
             ingest = archive.ingest(folders, passage_tokens=size)
             report = archive.evaluate(QUERIES)
             print(f"size {size}: {ingest.passages} passages, {report.queries} queries", flush=True)

@@ -8,15 +8,27 @@ the lexical index. Nothing is ever re-embedded here.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
+from indexer import vectors as vector_files
 from indexer.lexical import LexicalIndex
 from indexer.store import Change, Store
-from indexer.vectors import VectorIndex
+from indexer.vectors import INDEX_NAME, NORM_TOLERANCE, STAMP_NAME, VectorIndex
 
 LOAD_ATTEMPTS = 5
+SAMPLE = 256
+"""Passages `check` compares between the store and each index. Random damage to a fraction f of
+the FAISS file is missed with probability (1-f)^256 (under 8% at f = 1%); all vector norms are
+checked besides."""
+OPEN_SAMPLE = 16
+"""Vector norms looked at on every open (evenly spread over the file): microseconds, and random
+bytes over any sizeable part of the vectors hit one of them."""
+VECTOR_TOLERANCE = 1e-5
+"""FAISS holds the store's float32 vectors bit for bit; anything above rounding is damage."""
 VECTORS_DIR = "vectors"
 LEXICAL_DIR = "lexical"
 
@@ -30,6 +42,13 @@ class DerivedIndexes:
         self.lexical_path = store.directory / LEXICAL_DIR
         self._vectors: VectorIndex | None = None
         self._lexical: LexicalIndex | None = None
+        self.notes: list[str] = []
+        """What a reader should be told about the indexes it searches (stale, rebuilt in memory)."""
+
+    @staticmethod
+    def present(directory: Path) -> list[str]:
+        """The derived index folders that exist in `directory` (evidence that an archive was there)."""
+        return [name for name in (VECTORS_DIR, LEXICAL_DIR) if (Path(directory) / name).exists()]
 
     def _stamp(self) -> dict[str, object]:
         model = self.store.model()
@@ -40,35 +59,125 @@ class DerivedIndexes:
             "built_at": time.time(),
         }
 
-    def _current(self, stamp: dict | None) -> bool:
-        if not stamp:
-            return False
+    def _stale(self, name: str, stamp: dict) -> str | None:
+        """Why an index stamped `stamp` does not match the store, in words; None when it does."""
+        generation = stamp.get("generation")
+        if generation != self.store.generation:
+            return (
+                f"{name} is at generation {generation}, the store at {self.store.generation} "
+                "(a write was interrupted, or the store was restored or copied without it)"
+            )
         model = self.store.model()
-        return stamp.get("generation") == self.store.generation and (
-            model is None or (stamp.get("model"), stamp.get("dim")) == model
+        if model is not None and (stamp.get("model"), stamp.get("dim")) != model:
+            return (
+                f"{name} was written for model {stamp.get('model')} ({stamp.get('dim')} dimensions), "
+                f"the store holds {model[0]} ({model[1]} dimensions)"
+            )
+        return None
+
+    def foreign(self) -> str | None:
+        """Why the store cannot be the one these indexes were derived from, or None.
+
+        A store that has never committed anything (generation 0) beside indexes written at a later
+        generation was replaced by a new, empty one: opening it would rebuild the indexes from
+        nothing and the archive would be lost without a word.
+        """
+        if self.store.generation:
+            return None
+        stamps = [self._vector_stamp(), (LexicalIndex.read_stamp(self.lexical_path) or {})]
+        ahead = max((int(s.get("generation") or 0) for s in stamps if isinstance(s.get("generation"), int)), default=0)
+        if not ahead:
+            return None
+        return (
+            f"{self.store.directory / 'archive.sqlite'} is a new, empty store, but the indexes beside it were "
+            f"built from a store at generation {ahead}: the archive's store was replaced or lost. Restore "
+            f"archive.sqlite from a backup; to start over instead, ingest into a new directory"
         )
 
-    def problems(self) -> list[str]:
-        """What is stale or missing (empty when both indexes match the store)."""
+    def _vector_stamp(self) -> dict:
+        try:
+            stamp = json.loads((self.vectors_path / STAMP_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return stamp if isinstance(stamp, dict) else {}
+
+    def problems(self, *, thorough: bool = True) -> list[str]:
+        """What is stale, missing or damaged, one line each naming the index (empty when both match
+        the store). `thorough` (check) compares SAMPLE stored vectors with FAISS's copies, checks
+        every FAISS vector's norm and SAMPLE passage ids in the lexical index; otherwise (every
+        open) only OPEN_SAMPLE norms are looked at, which catches random bytes over the vectors."""
         found = []
+        passages = self.store.counts()["passages"]
         loaded = VectorIndex.load(self.vectors_path)
+        faiss_file = self.vectors_path / INDEX_NAME
         if loaded is None:
-            found.append("vector index missing or unreadable")
-        elif not self._current(loaded[1]):
-            found.append(f"vector index is at generation {loaded[1].get('generation')}, store at {self.store.generation}")
-        elif len(loaded[0]) != self.store.counts()["passages"]:
-            found.append(f"vector index holds {len(loaded[0])} passages, store {self.store.counts()['passages']}")
-        lexical = LexicalIndex.open(self.lexical_path) if self.lexical_path.exists() else None
-        if lexical is None:
-            found.append("lexical index missing")
-        elif not self._current(lexical.stamp):
             found.append(
-                f"lexical index is at generation {(lexical.stamp or {}).get('generation')}, store at {self.store.generation}"
+                f"vector index {faiss_file} is missing" if not faiss_file.exists()
+                else f"vector index {faiss_file} is unreadable or does not match its stamp"
             )
+        elif reason := self._stale(f"vector index {faiss_file}", loaded[1]):
+            found.append(reason)
+        elif len(loaded[0]) != passages:
+            found.append(f"vector index {faiss_file} holds {len(loaded[0])} passages, the store {passages}")
+        elif not (damage := self._vector_damage(loaded[0], faiss_file, thorough)):
+            self._vectors = self._vectors or loaded[0]  # sound: the search that follows uses this copy
+        else:
+            found += damage
+        lexical = LexicalIndex.read(self.lexical_path)
+        if lexical is None:
+            found.append(
+                f"lexical index {self.lexical_path} is missing" if not self.lexical_path.exists()
+                else f"lexical index {self.lexical_path} is unreadable"
+            )
+        elif lexical.stamp is None:
+            found.append(f"lexical index {self.lexical_path} has no stamp, or one of another format or analysis")
+        elif reason := self._stale(f"lexical index {self.lexical_path}", lexical.stamp):
+            found.append(reason)
+        elif len(lexical) != passages:
+            found.append(f"lexical index {self.lexical_path} holds {len(lexical)} passages, the store {passages}")
+        elif thorough:
+            sample = self._sample_ids()
+            missing = len(sample) - lexical.count_present(sample)
+            if missing:
+                found.append(f"lexical index {self.lexical_path} lacks {missing} of {len(sample)} sampled passages")
+        return found
+
+    def _sample_ids(self) -> np.ndarray:
+        ids = self.store.passage_ids()
+        if len(ids) <= SAMPLE:
+            return ids
+        return np.random.default_rng().choice(ids, SAMPLE, replace=False)
+
+    def _vector_damage(self, index: VectorIndex, faiss_file: Path, thorough: bool) -> list[str]:
+        """Vectors in the FAISS file that are not what the store holds."""
+        found = []
+        bad_norms = index.norm_damage(None if thorough else OPEN_SAMPLE)
+        if bad_norms:
+            found.append(f"vector index {faiss_file} is damaged: {bad_norms} vectors are not unit length")
+        model = self.store.model()
+        if thorough and model:
+            ids, stored = self.store.passage_vectors(model[0], self._sample_ids())
+            held_ids, held = index.vectors_of(ids)
+            held = held[np.argsort(held_ids)]  # both in passage id order
+            if len(held_ids) != len(ids):
+                found.append(f"vector index {faiss_file} lacks {len(ids) - len(held_ids)} of {len(ids)} sampled passages")
+            elif (differ := int((np.abs(held - stored) > VECTOR_TOLERANCE).any(axis=1).sum())):
+                found.append(
+                    f"vector index {faiss_file} is damaged: {differ} of {len(ids)} sampled vectors differ from the store's"
+                )
+            stored_norms = np.linalg.norm(stored.astype(np.float64), axis=1)
+            if (bad := int((~np.isfinite(stored_norms) | (np.abs(stored_norms - 1.0) > NORM_TOLERANCE)).sum())):
+                found.append(
+                    f"{self.store.directory / 'archive.sqlite'}: {bad} of {len(ids)} sampled stored vectors are damaged "
+                    "(not unit length); rebuild cannot repair them: re-ingest the affected files"
+                )
         return found
 
     def rebuild(self) -> None:
-        """Write both indexes afresh from the store (temp + rename inside each index)."""
+        """Write both indexes afresh from the store (temp + rename inside each index). Call under
+        the writer lock; on an OS error (a full disk) the old files stay as they were and no temp
+        file is left."""
+        self._remove_leftovers()
         model = self.store.model()
         stamp = self._stamp()
         if model is None:
@@ -79,6 +188,12 @@ class DerivedIndexes:
         self._vectors.save(self.vectors_path, stamp)
         self._lexical = LexicalIndex.rebuild(self.lexical_path, self.store.passage_rows(), stamp)
 
+    def _remove_leftovers(self) -> None:
+        """Temp files and build folders of writers that were killed or failed (under the writer
+        lock every one of them is dead)."""
+        vector_files.remove_leftovers(self.vectors_path)
+        LexicalIndex.remove_leftovers(self.lexical_path)
+
     def apply(self, change: Change, previous_generation: int) -> None:
         """Follow the store after `change`; rebuild instead when the indexes were not at
         `previous_generation` (the store's generation before the change) to begin with."""
@@ -87,6 +202,7 @@ class DerivedIndexes:
             return
         if not (change.added or change.removed):
             return  # an unchanged re-run rewrites nothing
+        self._remove_leftovers()
         vectors, lexical = self.vectors(), self.lexical()
         if change.removed:
             vectors.remove(np.asarray(change.removed, dtype=np.int64))
@@ -98,12 +214,16 @@ class DerivedIndexes:
         vectors.save(self.vectors_path, stamp)
 
     def _at(self, generation: int) -> bool:
+        """Both indexes stamped at `generation` and for the store's model."""
         loaded = VectorIndex.load(self.vectors_path)
-        lexical_stamp = LexicalIndex.open(self.lexical_path).stamp if self.lexical_path.exists() else None
+        lexical_stamp = LexicalIndex.read_stamp(self.lexical_path)
+        model = self.store.model()
         return bool(
             loaded and lexical_stamp
-            and loaded[1].get("generation") == generation
-            and lexical_stamp.get("generation") == generation
+            and all(
+                s.get("generation") == generation and (model is None or (s.get("model"), s.get("dim")) == model)
+                for s in (loaded[1], lexical_stamp)
+            )
         )
 
     def vectors(self) -> VectorIndex:
@@ -126,6 +246,17 @@ class DerivedIndexes:
         return self._vectors
 
     def lexical(self) -> LexicalIndex:
+        """The lexical index as last written. A read-only archive opens it without writing, and when
+        it is missing or unreadable searches one built in memory from the store's passages."""
         if self._lexical is None:
-            self._lexical = LexicalIndex.open(self.lexical_path)
+            if not self.store.read_only:
+                self._lexical = LexicalIndex.open(self.lexical_path)
+            elif (found := LexicalIndex.read(self.lexical_path)) is not None:
+                self._lexical = found
+            else:
+                self.notes.append(
+                    f"lexical index {self.lexical_path} is missing or unreadable and the archive is read-only; "
+                    "searching passages indexed in memory from the store"
+                )
+                self._lexical = LexicalIndex.in_memory(self.store.passage_rows())
         return self._lexical

@@ -22,7 +22,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import time
+import weakref
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
@@ -60,18 +62,23 @@ def _own_stamp() -> dict:
 def _write_json(path: Path, data: dict) -> None:
     """Write `data` to `path` via a temp file + fsync + rename, so readers see old or new, never half."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class LexicalIndex:
     """BM25 search over analysed passage text, keyed by passage id, filterable by document id."""
 
-    def __init__(self, path: Path, index: tantivy.Index) -> None:
+    def __init__(self, path: Path | None, index: tantivy.Index) -> None:
         self.path = path
+        """The directory it was opened from; None for an index held in memory only."""
         self._index = index
         self._schema = index.schema
 
@@ -91,12 +98,73 @@ class LexicalIndex:
         path.mkdir(parents=True, exist_ok=True)
         return cls(path, tantivy.Index(_schema(), path=str(path), reuse=False))
 
+    @classmethod
+    def read(cls, path: Path) -> LexicalIndex | None:
+        """Open the index at `path` for searching only, or None when it is missing or unreadable.
+
+        Writes nothing to `path` (what `check` and read-only archives need). Tantivy takes a lock
+        file even to read, which fails on a directory the user cannot write; such an index is
+        copied to a temporary directory first (its files are what a search maps anyway), removed
+        when the index is dropped or the process ends.
+        """
+        path = Path(path)
+        if not (path / "meta.json").is_file():
+            return None
+        source = path
+        if not os.access(path, os.W_OK):
+            try:
+                source = Path(tempfile.mkdtemp(prefix="archive-lexical-"))
+                shutil.copytree(path, source, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".tantivy-*"))
+            except OSError:
+                shutil.rmtree(source, ignore_errors=True)
+                return None
+        try:
+            index = cls(path, tantivy.Index.open(str(source)))
+        except ValueError:
+            index = None
+        if source != path:
+            if index is None:
+                shutil.rmtree(source, ignore_errors=True)
+            else:
+                weakref.finalize(index, shutil.rmtree, source, ignore_errors=True)
+        return index
+
+    @classmethod
+    def in_memory(cls, rows: Iterable[tuple[int, int, str]]) -> LexicalIndex:
+        """An index of `rows` held in memory: what a read-only archive searches when its lexical
+        folder is missing or unreadable."""
+        index = tantivy.Index(_schema())
+        writer = index.writer(heap_size=2 * _WRITER_HEAP, num_threads=1)
+        for passage_id, doc_id, text in rows:
+            writer.add_document(_document(passage_id, doc_id, text))
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        return cls(None, index)
+
+    @staticmethod
+    def remove_leftovers(path: Path) -> None:
+        """Delete what a killed or failed rebuild/update left beside or inside `path`: build and
+        old directories, temp stamps. Call only while holding the archive's writer lock: every
+        such file belongs to a writer, so under the lock none is in use."""
+        path = Path(path)
+        for pattern in (f".{path.name}.build-*", f".{path.name}.old-*"):
+            for leftover in path.parent.glob(pattern):
+                shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in path.glob(f".{STAMP_NAME}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+
     @property
     def stamp(self) -> dict | None:
         """The stamp of the last completed update or rebuild; None if absent, unreadable, or written
         by another format/analysis version (then the index must be rebuilt)."""
+        return None if self.path is None else self.read_stamp(self.path)
+
+    @staticmethod
+    def read_stamp(path: Path) -> dict | None:
+        """The stamp in directory `path`, as `stamp` gives it, without opening the index."""
         try:
-            stamp = json.loads((self.path / STAMP_NAME).read_text(encoding="utf-8"))
+            stamp = json.loads((Path(path) / STAMP_NAME).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(stamp, dict) or any(stamp.get(k) != v for k, v in _own_stamp().items()):
@@ -105,6 +173,13 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return self._index.searcher().num_docs
+
+    def count_present(self, passage_ids: Collection[int]) -> int:
+        """How many of `passage_ids` the index holds (one term-set query)."""
+        if not len(passage_ids):
+            return 0
+        query = tantivy.Query.term_set_query(self._schema, "passage_id", [int(i) for i in passage_ids])
+        return self._index.searcher().search(query, limit=1, count=True).count
 
     def update(
         self, add: Iterable[tuple[int, int, str]], remove_docs: Iterable[int], stamp: dict
@@ -145,22 +220,28 @@ class LexicalIndex:
         old = path.with_name(f".{path.name}.old-{os.getpid()}")
         for leftover in (tmp, old):
             shutil.rmtree(leftover, ignore_errors=True)
-        tmp.mkdir()
-        index = tantivy.Index(_schema(), path=str(tmp), reuse=False)
-        writer = index.writer(heap_size=2 * _WRITER_HEAP, num_threads=2)
-        count = 0
         try:
-            for passage_id, doc_id, text in rows:
-                writer.add_document(_document(passage_id, doc_id, text))
-                count += 1
-            writer.commit()
+            tmp.mkdir()
+            index = tantivy.Index(_schema(), path=str(tmp), reuse=False)
+            writer = index.writer(heap_size=2 * _WRITER_HEAP, num_threads=2)
+            count = 0
+            try:
+                for passage_id, doc_id, text in rows:
+                    writer.add_document(_document(passage_id, doc_id, text))
+                    count += 1
+                writer.commit()
+            except ValueError as error:  # tantivy's word for a failed write (a full disk)
+                writer.rollback()
+                raise OSError(f"could not build the lexical index in {tmp}: {error}") from error
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()
+            _write_json(tmp / STAMP_NAME, {"built_at": _now(), **stamp, **_own_stamp(), "count": count})
         except BaseException:
-            writer.rollback()
-            writer.wait_merging_threads()
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not also leave a half-built copy
             raise
-        writer.wait_merging_threads()
-        _write_json(tmp / STAMP_NAME, {"built_at": _now(), **stamp, **_own_stamp(), "count": count})
         if path.exists():
             os.rename(path, old)
         os.rename(tmp, path)

@@ -170,47 +170,222 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+CREATE_WAIT_STEPS = 100
+"""Tenths of a second to wait for another process that is creating the same new store (writing the
+schema takes a few milliseconds; ten seconds covers a stalled disk)."""
+
+
+def unreadable(path: Path, error: BaseException | str) -> StoreError:
+    """The error for a store file SQLite cannot read, worded with the likely cause and the way out."""
+    reason = str(error)
+    if reason in ("file is not a database", "database disk image is malformed"):
+        reason += " (truncated or overwritten?)"
+    return StoreError(
+        f"{path} is not a readable archive: {reason}; restore it from a backup or re-ingest into a new directory"
+    )
+
+
+def _check_header(path: Path) -> None:
+    """Refuse an empty, foreign or truncated file before SQLite touches it.
+
+    SQLite itself reads a truncated file happily until a query needs a missing page; the header's
+    page count (trusted only when SQLite marks it valid) times the page size gives the length the
+    file must have. A non-empty `-wal` may still hold pages a checkpoint had not yet written back,
+    so the length test is skipped then.
+    """
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError as error:
+        raise StoreError(f"{path} cannot be read: {error.strerror or error}") from error
+    if size == 0:
+        raise StoreError(
+            f"{path} is empty (0 bytes), not an archive: a failed copy or a full disk? Restore it from a "
+            "backup; to start a new archive, ingest into a new directory"
+        )
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise unreadable(path, "file is not a database")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96]
+    wal = path.with_name(path.name + "-wal")
+    if valid and pages * page_size > size and not (wal.exists() and wal.stat().st_size):
+        raise unreadable(path, f"file is {size} bytes, its header says {pages * page_size} (truncated?)")
+
+
+def _create(path: Path) -> None:
+    """Make a new, empty store at `path`, atomically: the schema is written to a temp file that is
+    renamed into place, so `path` is either absent or a whole archive. Creators take the writer
+    lock, so two ingests into one new directory make one store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / LOCK_FILE, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Another creator holds the lock only for the moment it takes to write the schema.
+            for _ in range(CREATE_WAIT_STEPS):
+                if path.exists():
+                    return
+                time.sleep(0.1)
+            raise ArchiveLocked(f"{path.parent} is being created by another process; try again") from None
+        if path.exists():
+            return
+        for leftover in path.parent.glob(f".{path.name}.new-*"):  # a creator killed under this lock
+            leftover.unlink(missing_ok=True)
+        tmp = path.with_name(f".{path.name}.new-{os.getpid()}")
+        try:
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(
+                    "BEGIN;" + SCHEMA + "INSERT INTO meta VALUES ('format_version', "
+                    f"'{FORMAT_VERSION}'), ('generation', '0'); COMMIT;"
+                )
+            finally:
+                db.close()  # the last connection checkpoints and removes -wal and -shm
+            os.replace(tmp, path)
+        except (OSError, sqlite3.Error) as error:
+            for junk in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                junk.unlink(missing_ok=True)
+            raise StoreError(f"could not create an archive at {path}: {error}") from error
+
+
+def _connect_read_only(path: Path) -> tuple[sqlite3.Connection, str | None]:
+    """Read a store the user cannot write: `mode=ro`, and when SQLite cannot make the WAL's `-shm`
+    beside it (read-only directory or mount), `immutable=1`, which reads the main file alone.
+    Immutable is safe here because nobody can write a read-only file; it misses only commits still
+    in a `-wal` left by a writer that did not close, which the returned note says."""
+    uri = path.absolute().as_uri()
+    try:
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return db, None
+    except sqlite3.OperationalError:
+        pass  # "unable to open database file": no -shm and no way to create one
+    db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+    wal = path.with_name(path.name + "-wal")
+    note = f"{path} is read-only and has no usable -shm file; read as an immutable file"
+    if wal.exists() and wal.stat().st_size:
+        note += f" (the commits still in {wal} are not visible)"
+    return db, note
+
+
+def to_db_path(path: str) -> str | bytes:
+    """A file path as stored: TEXT when it is valid UTF-8, else its raw bytes as a BLOB.
+
+    POSIX names are bytes; Python hands undecodable ones over as str with lone surrogates
+    (surrogateescape), which SQLite cannot store as TEXT. SQLite columns take either type, and
+    `=`, UNIQUE and PRIMARY KEY compare them exactly, so every path goes through this pair.
+    """
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def storable_text(text: str) -> str:
+    """`text` with any undecodable file-name bytes (lone surrogates) as `\\xNN` escapes: an error
+    message that quotes such a name must not fail to store."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name can produce
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def from_db_path(value: str | bytes) -> str:
+    """The path stored by `to_db_path`, back as the same str."""
+    return value if isinstance(value, str) else os.fsdecode(value)
+
+
 class Store:
     """One archive directory's SQLite database (WAL mode, so readers see a consistent snapshot
-    while a writer commits)."""
+    while a writer commits).
 
-    def __init__(self, directory: Path, connection: sqlite3.Connection):
+    An existing `archive.sqlite` is only ever opened, never (re)initialised: a file that is empty,
+    damaged or not an archive is refused with a StoreError, so a failed copy is not mistaken for a
+    new archive. A store is created only when the file is absent and the caller asks for it.
+    """
+
+    def __init__(self, directory: Path, connection: sqlite3.Connection, *, read_only: bool = False):
         self.directory = directory
         self.db = connection
+        self.read_only = read_only
+        """True when the directory or file cannot be written (read-only share, permissions): no WAL
+        switch, no writer lock, no repair."""
+        self.notes: list[str] = []
+        """What a reader should be told about how the store was opened (e.g. an immutable read)."""
 
     @classmethod
-    def open(cls, directory: Path | str, *, create: bool = True) -> Store:
-        """Open (or create) the store in `directory`; raise StoreError for a foreign format version."""
+    def open(cls, directory: Path | str, *, create: bool = False) -> Store:
+        """Open the store in `directory`; with `create`, make a new one when `archive.sqlite` is absent.
+
+        Raises StoreError, naming the path and what to do, when there is no archive (and not
+        `create`), when `directory` is a file, and when the file is empty, damaged, not an archive
+        or of another format version.
+        """
         directory = Path(directory)
         path = directory / STORE_FILE
-        if not path.exists() and not create:
-            raise StoreError(f"no archive at {directory} (run `archive ingest` first)")
-        directory.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.execute("PRAGMA synchronous=NORMAL")
-        store = cls(directory, db)
-        store._initialise()
+        if directory.exists() and not directory.is_dir():
+            raise StoreError(f"{directory} is a file, not an archive directory; give the directory that holds {STORE_FILE}")
+        if not path.exists():
+            if not create:
+                raise StoreError(f"no archive at {directory} (run `archive ingest` first)")
+            _create(path)
+        _check_header(path)
+        read_only = not (os.access(directory, os.W_OK) and os.access(path, os.W_OK))
+        notes = []
+        try:
+            if not read_only:
+                db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                try:
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # makes the WAL's -shm
+                except sqlite3.OperationalError as error:  # no room for the -shm: a full disk
+                    db.close()
+                    read_only = True
+                    notes.append(f"{path} could not be opened for writing ({error}; is the disk full?); read it read-only")
+            if read_only:
+                db, note = _connect_read_only(path)
+                notes += [note] if note else []
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys=ON")
+            store = cls(directory, db, read_only=read_only)
+            store.notes += notes
+            store._validate()
+            if not read_only and db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode=WAL")  # stores are WAL from birth; only a validated one is switched
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError):
+                raise StoreError(f"{path} cannot be opened: {error}") from error
+            raise unreadable(path, error) from error
         return store
 
-    def _initialise(self) -> None:
-        version = self._meta_raw("format_version") if self._has_meta() else None
-        if version is not None and int(version) != FORMAT_VERSION:
+    def _validate(self) -> None:
+        """Refuse a SQLite file that is not an archive of this format."""
+        path = self.directory / STORE_FILE
+        if not self._has_meta():
+            self.close()
+            raise StoreError(
+                f"{path} is a SQLite database but not an archive (it has no meta table); point -a at an "
+                "archive directory, or ingest into a new directory"
+            )
+        version = self._meta_raw("format_version")
+        if version is None or not version.strip().isdigit():
+            self.close()
+            raise StoreError(
+                f"{path} has format_version {version!r}, not a number: the file was edited or damaged; "
+                "restore it from a backup or re-ingest into a new directory"
+            )
+        if int(version) != FORMAT_VERSION:
+            self.close()
             raise StoreError(
                 f"{self.directory} holds an archive in format {version}; this version of archive reads "
                 f"format {FORMAT_VERSION}. Re-ingest into a new directory (the old one is left untouched)."
             )
-        if version is None:
-            with self.transaction():
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('format_version', ?), ('generation', '0')",
-                    (str(FORMAT_VERSION),),
-                )
 
     def _has_meta(self) -> bool:
         row = self.db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
@@ -247,7 +422,13 @@ class Store:
 
     @contextmanager
     def writer_lock(self, *, wait: bool = False) -> Iterator[None]:
-        """Hold the archive's single-writer lock; raise ArchiveLocked at once if another writer has it."""
+        """Hold the archive's single-writer lock; raise ArchiveLocked at once if another writer has it,
+        StoreError when the archive is read-only here."""
+        if self.read_only:
+            raise StoreError(
+                f"{self.directory} is read-only here; search, show, related and check work, but ingest, "
+                "remove and rebuild need write access to it"
+            )
         handle = open(self.directory / LOCK_FILE, "a+")
         try:
             try:
@@ -269,8 +450,8 @@ class Store:
     def writer_active(self) -> bool:
         """True when some process holds the writer lock right now."""
         path = self.directory / LOCK_FILE
-        if not path.exists():
-            return False
+        if self.read_only or not path.exists():
+            return False  # nobody can write a read-only archive
         with open(path, "a+") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -302,7 +483,10 @@ class Store:
 
     def documents(self, where: str = "", params: Sequence[object] = ()) -> list[DocumentRow]:
         sql = f"SELECT {DOCUMENT_COLUMNS} FROM documents {where}"
-        return [DocumentRow(**dict(row)) for row in self.db.execute(sql, params)]
+        rows = [DocumentRow(**dict(row)) for row in self.db.execute(sql, params)]
+        for row in rows:
+            row.path = from_db_path(row.path)
+        return rows
 
     def document(self, doc_id: int) -> DocumentRow | None:
         found = self.documents("WHERE id = ?", (doc_id,))
@@ -397,12 +581,12 @@ class Store:
 
     def file_state(self) -> dict[str, tuple[int, str]]:
         """path → (doc id, sha256) of every stored document: what discovery compares against."""
-        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT path, id, sha256 FROM documents")}
+        return {from_db_path(r[0]): (r[1], r[2]) for r in self.db.execute("SELECT path, id, sha256 FROM documents")}
 
     def failures(self) -> list[dict[str, object]]:
         """Files whose last ingest attempt failed: path, stage, error."""
         rows = self.db.execute("SELECT path, stage, error FROM failures ORDER BY path")
-        return [{"path": r[0], "stage": r[1], "error": r[2]} for r in rows]
+        return [{"path": from_db_path(r[0]), "stage": r[1], "error": r[2]} for r in rows]
 
     def refs(self, doc_id: int) -> list[Reference]:
         rows = self.db.execute("SELECT kind, value, text FROM refs WHERE doc = ?", (doc_id,))
@@ -421,11 +605,16 @@ class Store:
     # --- writing ------------------------------------------------------------------------------
 
     def unique_key(self, stem: str, path: str) -> str:
-        """The document's short id: its file stem, or stem-<hash> when another file has that stem."""
+        """The document's short id: its file stem, or stem-<hash> when another file has that stem.
+
+        A stem that is not valid UTF-8 keeps its undecodable bytes as `\\xNN` escapes, so the key is
+        storable text and still says which file it is.
+        """
+        stem = storable_text(stem)
         row = self.db.execute("SELECT path FROM documents WHERE key = ?", (stem,)).fetchone()
-        if row is None or row[0] == path:
+        if row is None or from_db_path(row[0]) == path:
             return stem
-        return f"{stem}-{hashlib.sha1(path.encode()).hexdigest()[:6]}"
+        return f"{stem}-{hashlib.sha1(os.fsencode(path)).hexdigest()[:6]}"
 
     def write_document(
         self,
@@ -453,7 +642,7 @@ class Store:
             marks = ",".join("?" * len(columns))
             cursor = self.db.execute(
                 f"INSERT INTO documents ({', '.join(columns)}) VALUES ({marks})",
-                [key, path, sha256, size, format, text, extraction.sidebar, time.time(), *values.values()],
+                [key, to_db_path(path), sha256, size, format, text, extraction.sidebar, time.time(), *values.values()],
             )
             doc_id = int(cursor.lastrowid)
             offset = 0
@@ -478,7 +667,7 @@ class Store:
                 "INSERT INTO refs VALUES (?, ?, ?, ?)",
                 [(doc_id, r.kind, r.value, r.text) for r in dict.fromkeys(letter.references)],
             )
-            self.db.execute("DELETE FROM failures WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM failures WHERE path = ?", (to_db_path(path),))
             self._drop_orphan_vectors(old_hashes)
             self._bump_generation()
         return change
@@ -487,7 +676,8 @@ class Store:
         """Remember a file that could not be ingested; what was stored for it before stays."""
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)", (path, sha256, stage, error, time.time())
+                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)",
+                (to_db_path(path), sha256, stage, storable_text(error), time.time()),
             )
 
     def forget_failures(self, paths: Sequence[str]) -> None:
@@ -502,14 +692,14 @@ class Store:
             with self.transaction():
                 change, hashes = self._delete_path(path)
                 self._drop_orphan_vectors(hashes)
-                self.db.execute("DELETE FROM failures WHERE path = ?", (path,))
+                self.db.execute("DELETE FROM failures WHERE path = ?", (to_db_path(path),))
                 self._bump_generation()
             total += change
         return total
 
     def _delete_path(self, path: str) -> tuple[Change, set[str]]:
         """Delete a document's rows; return the change and the text hashes its passages had."""
-        row = self.db.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+        row = self.db.execute("SELECT id FROM documents WHERE path = ?", (to_db_path(path),)).fetchone()
         if row is None:
             return Change([], [], []), set()
         rows = self.db.execute("SELECT id, text_hash FROM passages WHERE doc = ?", (row[0],)).fetchall()
@@ -526,7 +716,9 @@ class Store:
 
     def integrity(self) -> list[str]:
         """Problems inside the store itself (empty list when sound)."""
-        problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        problems = [
+            f"{self.directory / STORE_FILE}: {r[0]}" for r in self.db.execute("PRAGMA quick_check") if r[0] != "ok"
+        ]
         model = self.model()
         if model:
             missing = self.db.execute(

@@ -77,6 +77,12 @@ PARALLEL_MIN_QUERIES = 20
 """Fewer queries than this run on one thread. OpenMP workers spin while they wait: on a busy
 2-core machine a 100k flat query took 232 ms on two threads and 94 ms on one."""
 
+NORM_TOLERANCE = 1e-3
+"""e5 vectors are stored L2-normalised; float32 rounding keeps their norms within ~1e-6 of 1.
+Random floats written over a vector give norms far from 1 (or inf/NaN)."""
+NORM_CHUNK = 65_536
+"""Vectors whose norms are computed at once: 100 MB of float64 at 384 dimensions."""
+
 INDEX_NAME = "index.faiss"
 STAMP_NAME = "stamp.json"
 _LIVE = faiss.IDSelectorRange(0, 2**63 - 1)
@@ -190,6 +196,55 @@ class VectorIndex:
             return np.zeros((0, self.dim), dtype=np.float32)
         return faiss.rev_swig_ptr(storage.get_xb(), n * self.dim).reshape(n, self.dim)
 
+    def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids found, their vectors as stored in the index) for `ids`: what `check` compares with
+        the store's vectors. One pass over the id map (or the inverted lists)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.kind == "ivf":
+            found_ids, found = [], []
+            invlists = self._index.invlists
+            for i in range(invlists.nlist):
+                size = invlists.list_size(i)
+                if not size:
+                    continue
+                list_ids = faiss.rev_swig_ptr(invlists.get_ids(i), size)
+                hit = np.flatnonzero(np.isin(list_ids, ids))
+                if len(hit):
+                    codes = faiss.rev_swig_ptr(invlists.get_codes(i), size * invlists.code_size)
+                    found_ids.append(list_ids[hit].copy())
+                    found.append(codes.view(np.float32).reshape(size, self.dim)[hit].copy())
+            if not found_ids:
+                return np.zeros(0, dtype=np.int64), np.zeros((0, self.dim), dtype=np.float32)
+            return np.concatenate(found_ids), np.vstack(found)
+        slots = faiss.vector_to_array(self._index.id_map)
+        hit = np.flatnonzero(np.isin(slots, ids) & (slots >= 0))
+        return slots[hit], np.array(self._stored()[hit])
+
+    def norm_damage(self, sample: int | None = None) -> int:
+        """How many stored vectors are not unit length (or not finite): every vector put in is
+        L2-normalised e5 output, so anything else is damage to the file. `sample` looks at about
+        that many vectors spread over the storage (what an open can afford); None at all of them."""
+        if self.kind == "ivf":
+            invlists = self._index.invlists
+            blocks = []
+            for i in range(invlists.nlist):
+                n = invlists.list_size(i)
+                if n:
+                    codes = faiss.rev_swig_ptr(invlists.get_codes(i), n * invlists.code_size)
+                    blocks.append(codes.view(np.float32).reshape(n, self.dim)[: 1 if sample else n])
+                if sample and len(blocks) >= sample:
+                    break
+        else:
+            stored = self._stored()
+            if sample is not None and len(stored) > sample:
+                stored = stored[np.linspace(0, len(stored) - 1, sample).astype(np.int64)]
+            blocks = [stored[start : start + NORM_CHUNK] for start in range(0, len(stored), NORM_CHUNK)]
+        bad = 0
+        for block in blocks:
+            norms = np.linalg.norm(block.astype(np.float64), axis=1)
+            bad += int((~np.isfinite(norms) | (np.abs(norms - 1.0) > NORM_TOLERANCE)).sum())
+        return bad
+
     def _writable(self) -> None:
         if self.read_only:
             # FAISS aborts the process when a memory-mapped index is resized; refuse first.
@@ -283,9 +338,16 @@ class VectorIndex:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         tmp = path / f".{INDEX_NAME}.{os.getpid()}.tmp"
-        faiss.write_index(self._index, str(tmp))
-        _fsync(tmp)
-        os.replace(tmp, path / INDEX_NAME)
+        try:
+            try:
+                faiss.write_index(self._index, str(tmp))
+            except RuntimeError as error:  # faiss reports a failed write (a full disk) this way
+                raise OSError(f"could not write {tmp}: {error}") from error
+            _fsync(tmp)
+            os.replace(tmp, path / INDEX_NAME)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         full = {"built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **stamp, **self._own_stamp()}
         _write_json(path / STAMP_NAME, full)
 
@@ -382,8 +444,19 @@ def _fsync(path: Path) -> None:
 
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_leftovers(path: Path) -> None:
+    """Delete temp files a killed or failed `save` left in `path`. Call only under the archive's
+    writer lock: only writers make them, so none is in use then."""
+    for leftover in Path(path).glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)

@@ -32,7 +32,7 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("Kamerbrief_emissie_luchtvaart.pdf", "Kamerbrief_circulaire_economie.pdf"):
         shutil.copy(IENW / name, folder / name)
     path = tmp_path_factory.mktemp("archive")
-    with Archive.open(path) as archive:
+    with Archive.open(path, create=True) as archive:
         report = archive.ingest([folder])
     assert report.ok, report.failed
     return path

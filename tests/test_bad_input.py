@@ -174,7 +174,7 @@ def test_discovery_failures_are_recorded_for_check_like_extraction_failures(base
     folder.mkdir()
     (folder / "lus.pdf").symlink_to("lus.pdf")
     (folder / "leeg.txt").write_bytes(b"")
-    with Archive.open(base) as archive:
+    with Archive.open(base, create=True) as archive:
         report = archive.ingest([folder], timeout=TIMEOUT)
         assert sorted(Path(f.path).name for f in report.failed) == ["leeg.txt", "lus.pdf"]
         recorded = {Path(str(f["path"])).name: f["stage"] for f in archive.check().failures}
@@ -187,7 +187,7 @@ def test_a_fifo_named_pdf_is_reported_not_silently_skipped(base: Path, tmp_path:
     folder = tmp_path / "fifo"
     folder.mkdir()
     os.mkfifo(folder / "hangt.pdf")
-    with Archive.open(base) as archive:
+    with Archive.open(base, create=True) as archive:
         report = archive.ingest([folder], timeout=TIMEOUT)
     assert [Path(f.path).name for f in report.failed] == ["hangt.pdf"], report
 
@@ -199,7 +199,7 @@ def test_a_folder_without_permission_is_reported_and_the_rest_ingested(base: Pat
     shutil.copyfile(DEMO / "brief-financien-2022-04-13.txt", folder / "dicht" / "brief.txt")
     (folder / "dicht").chmod(0)
     try:
-        with Archive.open(base) as archive:
+        with Archive.open(base, create=True) as archive:
             report = archive.ingest([folder], timeout=TIMEOUT)
     finally:
         (folder / "dicht").chmod(0o755)

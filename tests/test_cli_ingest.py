@@ -39,7 +39,7 @@ def test_ingest_reports_and_reruns_skip_unchanged_files(tmp_path: Path, letters:
 
 def test_changed_file_is_replaced_and_known_passages_are_not_reembedded(tmp_path: Path, letters: Path) -> None:
     archive_dir = tmp_path / "idx"
-    with Archive.open(archive_dir) as archive:
+    with Archive.open(archive_dir, create=True) as archive:
         archive.ingest([letters])
         letter = letters / "brief-financien-2022-04-13.txt"
         letter.write_text(letter.read_text(encoding="utf-8") + "\n\nNaschrift over de fietsenstalling van het ministerie.\n", encoding="utf-8")
@@ -77,7 +77,7 @@ def test_show_prints_metadata_and_pages(demo_path: Path, demo: Archive) -> None:
 
 def test_check_finds_and_rebuild_repairs_a_lost_vector_index(tmp_path: Path, letters: Path) -> None:
     archive_dir = tmp_path / "idx"
-    with Archive.open(archive_dir) as archive:
+    with Archive.open(archive_dir, create=True) as archive:
         archive.ingest([letters])
         expected = [h.passage_id for h in archive.search("werksfeer", k=5)]
     shutil.rmtree(archive_dir / "vectors")
@@ -93,7 +93,7 @@ def test_check_finds_and_rebuild_repairs_a_lost_vector_index(tmp_path: Path, let
 
 def test_another_model_or_format_is_refused(tmp_path: Path, letters: Path) -> None:
     archive_dir = tmp_path / "idx"
-    with Archive.open(archive_dir) as archive:
+    with Archive.open(archive_dir, create=True) as archive:
         archive.ingest([letters])
     with pytest.raises(ModelMismatch, match="was built with model"):
         Archive.open(archive_dir, model="sentence-transformers/all-MiniLM-L6-v2")

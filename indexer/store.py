@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.errors import ArchiveLocked, ArchiveNotFound, StoreError
 from indexer.records import Extraction, LetterFields, Passage, Reference
 
 FORMAT_VERSION = 1
@@ -94,14 +95,6 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 FIELD_NAMES = [f.name for f in fields(LetterFields) if f.name != "references"]
-
-
-class StoreError(Exception):
-    """The archive cannot be opened or written as asked; the message says why and what to do."""
-
-
-class ArchiveLocked(StoreError):
-    """Another process is writing to this archive."""
 
 
 @dataclass
@@ -333,7 +326,7 @@ class Store:
             raise StoreError(f"{directory} is a file, not an archive directory; give the directory that holds {STORE_FILE}")
         if not path.exists():
             if not create:
-                raise StoreError(f"no archive at {directory} (run `archive ingest` first)")
+                raise ArchiveNotFound(f"no archive at {directory} (ingest into it first)")
             _create(path)
         _check_header(path)
         read_only = not (os.access(directory, os.W_OK) and os.access(path, os.W_OK))
@@ -370,7 +363,7 @@ class Store:
         if not self._has_meta():
             self.close()
             raise StoreError(
-                f"{path} is a SQLite database but not an archive (it has no meta table); point -a at an "
+                f"{path} is a SQLite database but not an archive (it has no meta table); open an "
                 "archive directory, or ingest into a new directory"
             )
         version = self._meta_raw("format_version")

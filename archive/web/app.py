@@ -31,7 +31,6 @@ from archive.search import MAX_K, MODES, SORTS, Filters
 from archive.web.citation import official_citation
 from archive.web.text import highlight, linkify
 from archive.wire import failure, success, to_json
-from indexer.store import StoreError
 
 HERE = Path(__file__).parent
 PER_PAGE = 10
@@ -98,7 +97,7 @@ def create_app(archive: Archive) -> Starlette:
         """Run a route; library errors become the JSON error envelope or an error page."""
         try:
             return make()
-        except (ArchiveError, StoreError) as error:
+        except ArchiveError as error:
             status = status_of(error)
             if is_machine(request.url.path):
                 return json(failure(error), status)

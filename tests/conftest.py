@@ -14,6 +14,8 @@ DEMO = REPO / "corpus"
 SHARED = REPO.parent / "shared"
 SEEDS = SHARED / "seeds"
 CORPUS = SHARED / "corpus"
+SEED_LETTERS = (DEMO / "brief-financien-2022-04-13.txt", DEMO / "kamerbrief-vws-2024-02-27.txt")
+"""The two letters this project started from (the demo corpus holds more since `archive serve`)."""
 IENW = CORPUS / "pdf" / "ienw_kamerbrieven_pdftextsplitter"
 
 

@@ -12,7 +12,7 @@ from archive.errors import DocumentNotFound, ModelMismatch
 from archive.evaluate import EvalReport, evaluate
 from archive.search import MODES, Filters, Hit, kamerstuk_documents, search
 from indexer.derived import DerivedIndexes
-from indexer.encoder import Encoder
+from indexer.encoders import Encoder, PrecisionError
 from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
@@ -69,13 +69,15 @@ class Archive:
         path: str | os.PathLike[str] = DEFAULT_PATH,
         *,
         model: str | None = None,
+        precision: str | None = None,
         create: bool = True,
         repair: bool = True,
     ) -> Archive:
         """Open the archive in `path` (created if missing unless create=False).
 
         Raises ModelMismatch when `model` differs from the model the archive was built with, and
-        StoreError for an archive of another format version. With `repair`, stale derived indexes
+        StoreError for an archive of another format version. `precision` (auto, fp32, bf16, fp16)
+        is what ingest embeds passages in; default $ARCHIVE_PRECISION, else auto. With `repair`, stale derived indexes
         (after a crash) are rebuilt from the store unless a writer is busy with it right now.
         """
         store = Store.open(Path(path), create=create)
@@ -86,7 +88,12 @@ class Archive:
                 f"{path} was built with model {recorded[0]}, not {model}; search it without --model, "
                 f"or ingest into another directory to use {model}"
             )
-        archive = cls(store, Encoder(model or (recorded[0] if recorded else None)))
+        try:
+            encoder = Encoder(model or (recorded[0] if recorded else None), precision=precision)
+        except PrecisionError:
+            store.close()
+            raise
+        archive = cls(store, encoder)
         if repair and archive.indexes.problems():
             try:
                 with store.writer_lock():

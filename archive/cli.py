@@ -16,6 +16,7 @@ import click
 from archive.archive import DEFAULT_PATH, Archive
 from archive.errors import ArchiveError
 from archive.search import MAX_K, MODES
+from indexer.encoders.precision import PRECISIONS
 from indexer.store import StoreError
 
 
@@ -71,15 +72,19 @@ def cli() -> None:
 @click.option("--prune", is_flag=True, help="Also remove stored documents whose files under PATHS are gone.")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds one file may take to extract (OCR included).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--precision", type=click.Choice(PRECISIONS), default=None,
+    help="How passages are embedded: auto picks bf16 on CPUs with AMX/AVX512-BF16, fp16 on a GPU, else fp32 (env ARCHIVE_PRECISION; default auto).",
+)
 @archive_command
-def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool) -> None:
+def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool, precision: str | None) -> None:
     """Add the .pdf, .txt, .md and .xml letters under PATHS; unchanged files are skipped.
 
     Example: archive ingest corpus/
     """
     from tqdm import tqdm
 
-    archive = Archive.open(archive_path, model=model)
+    archive = Archive.open(archive_path, model=model, precision=precision)
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True)
 
     def progress(done: int, total: int, path: str) -> None:
@@ -100,6 +105,8 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
     emit({"report": report, "archive": counts}, as_json, lambda: None)
     for failure in report.failed:
         click.echo(f"failed: {failure.path}: {failure.error} ({failure.stage})", err=True)
+    if report.precision:
+        click.echo(f"passages embedded in {report.precision}", err=True)
     click.echo(summary, err=True)
     if report.failed:
         sys.exit(1)

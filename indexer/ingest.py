@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.discover import discover
-from indexer.encoder import Encoder
+from indexer.encoders import Encoder
 from indexer.extract import extract
 from indexer.extract_xml import sidecar_files
 from indexer.letters import parse_letter
@@ -141,7 +141,9 @@ def _split(store: Store, encoder: Encoder, prepared: _Prepared, passage_tokens: 
     for page in prepared.extraction.pages:
         offsets.append((page.number, cursor))
         cursor += len(page.text) + len(PAGE_SEPARATOR)
-    passages = split_passages(prepared.extraction.text, offsets, encoder.count_tokens, target_tokens=passage_tokens)
+    passages = split_passages(
+        prepared.extraction.text, offsets, encoder.count_tokens, token_limit=encoder.token_limit, target_tokens=passage_tokens
+    )
     hashes = list(dict.fromkeys(text_hash(p.text) for p in passages))
     known = store.known_vectors(hashes, encoder.model_id)
     return _Pending(prepared, passages, [h for h in hashes if h not in known])
@@ -168,6 +170,8 @@ def _flush(
     matrix = encoder.passages(list(texts.values())) if texts else np.zeros((0, 0), dtype=np.float32)
     report.encoder_seconds += time.perf_counter() - started
     report.embedded += len(texts)
+    if texts:
+        report.precision = encoder.precision
     vectors = dict(zip(texts, matrix))
     change = Change([], [], [])
     for item in pending:

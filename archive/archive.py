@@ -16,7 +16,7 @@ from archive.errors import ArchiveLocked, BadQuery, DocumentNotFound, ModelMisma
 from archive.evaluate import EvalReport, evaluate
 from archive.search import MAX_K, MODES, Filters, Hit, kamerstuk_documents, search
 from indexer.derived import DerivedIndexes
-from indexer.encoder import Encoder
+from indexer.encoders import Encoder
 from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
@@ -101,6 +101,7 @@ class Archive:
         path: str | os.PathLike[str] = DEFAULT_PATH,
         *,
         model: str | None = None,
+        precision: str | None = None,
         create: bool = False,
         repair: bool = True,
     ) -> Archive:
@@ -113,6 +114,8 @@ class Archive:
         the archive was built with. With `repair`, stale or damaged derived indexes are rebuilt from
         the store, unless the archive is read-only, a writer is busy, or writing fails (a full
         disk): then the indexes are searched as they are and `warnings` says so.
+        `precision` (auto, fp32, bf16, fp16) is what ingest embeds passages in; default
+        $ARCHIVE_PRECISION, else auto.
         """
         directory = Path(path)
         if create and not (directory / STORE_FILE).exists() and (lost := DerivedIndexes.present(directory)):
@@ -128,7 +131,7 @@ class Archive:
                     f"{path} was built with model {recorded[0]}, not {model}; open it without naming a model, "
                     f"or ingest into another directory to use {model}"
                 )
-            archive = cls(store, Encoder(model or (recorded[0] if recorded else None)))
+            archive = cls(store, Encoder(model or (recorded[0] if recorded else None), precision=precision))
             if (foreign := archive.indexes.foreign()) is not None:
                 raise StoreError(foreign)
             archive._refresh(repair)

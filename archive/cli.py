@@ -17,6 +17,7 @@ from archive.errors import ArchiveError, ArchiveNotFound, ModelMismatch
 from archive.search import MAX_K, MODES
 from archive.wire import failure, success, to_json
 from indexer.records import DOC_TYPES
+from indexer.encoders.precision import PRECISIONS
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -81,15 +82,19 @@ def cli() -> None:
 @click.option("--prune", is_flag=True, help="Also remove stored documents whose files under PATHS are gone.")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds one file may take to extract (OCR included).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--precision", type=click.Choice(PRECISIONS), default=None,
+    help="How passages are embedded: auto picks bf16 on CPUs with AMX/AVX512-BF16, fp16 on a GPU, else fp32 (env ARCHIVE_PRECISION; default auto).",
+)
 @archive_command
-def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool) -> None:
+def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool, precision: str | None) -> None:
     """Add the .pdf, .txt, .md and .xml letters under PATHS; unchanged files are skipped.
 
     Example: archive ingest corpus/
     """
     from tqdm import tqdm
 
-    archive = Archive.open(archive_path, model=model, create=True)
+    archive = Archive.open(archive_path, model=model, create=True, precision=precision)
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True)
 
     def progress(done: int, total: int, path: str) -> None:
@@ -112,6 +117,8 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
         click.echo(f"failed: {printable(failure.path)}: {printable(failure.error)} ({failure.stage})", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {printable(warning.path)}: {printable(warning.error)}", err=True)
+    if report.precision:
+        click.echo(f"passages embedded in {report.precision}", err=True)
     click.echo(summary, err=True)
     if report.failed:
         sys.exit(1)

@@ -18,7 +18,7 @@ from archive.citations import Citation, cite
 from archive.errors import BadQuery
 from archive.fusion import DENSE_WEIGHT, fuse
 from indexer.derived import DerivedIndexes
-from indexer.encoder import Encoder
+from indexer.encoders import Encoder
 from indexer.records import DOC_TYPES
 from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentRow, PassageRow, Store

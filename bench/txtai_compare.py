@@ -15,7 +15,7 @@ Needs txtai (the "bench" extra).
    txtai indexes at its default of 32 passages per forward pass, as its users get it, then once more
    at TUNED_BATCH, the best fixed count for such a call on these passages (`bench/encoder_speed.py
    --st-batch-sizes`), so tuning can be told apart from the rest. archive instead batches by tokens
-   (`indexer.encoder.BATCH_TOKENS`), which txtai cannot be told to do.
+   (`indexer.encoders.BATCH_TOKENS`), which txtai cannot be told to do.
 3. Both answer the query file: MRR@10 per document (archive/evaluate.py's `evaluate` for both;
    txtai's top-100 passages are reduced to documents in rank order) and warm latency at k=10,
    the two taking turns on each query.
@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import os
 
-# As `archive` runs (indexer/encoder.py): OpenMP threads wait passively instead of spinning, set
+# As `archive` runs (indexer/encoders/nano.py): OpenMP threads wait passively instead of spinning, set
 # before torch loads. Spinning threads of one engine starve the other on a busy 2-core machine.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

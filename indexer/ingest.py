@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.discover import discover
-from indexer.encoder import Encoder
+from indexer.encoders import Encoder
 from indexer.extract_xml import sidecar_files
 from indexer.passages import DEFAULT_TARGET_TOKENS, split_passages
 from indexer.records import PAGE_SEPARATOR
@@ -161,7 +161,9 @@ def _split(store: Store, encoder: Encoder, prepared: Prepared, passage_tokens: i
     for page in prepared.extraction.pages:
         offsets.append((page.number, cursor))
         cursor += len(page.text) + len(PAGE_SEPARATOR)
-    passages = split_passages(prepared.extraction.text, offsets, encoder.count_tokens, target_tokens=passage_tokens)
+    passages = split_passages(
+        prepared.extraction.text, offsets, encoder.count_tokens, token_limit=encoder.token_limit, target_tokens=passage_tokens
+    )
     hashes = list(dict.fromkeys(text_hash(p.text) for p in passages))
     known = store.known_vectors(hashes, encoder.model_id)
     return _Pending(prepared, passages, [h for h in hashes if h not in known])
@@ -193,6 +195,8 @@ def _flush(
     matrix = np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
     report.encoder_seconds += time.perf_counter() - started
     report.embedded += len(texts)
+    if texts:
+        report.precision = encoder.precision
     vectors = dict(zip(texts, matrix))
     change = Change([], [], [])
     for item in pending:

@@ -30,6 +30,8 @@ class IngestReport:
     """Passages actually sent to the encoder (identical or known passages are not)."""
     seconds: float = 0.0
     encoder_seconds: float = 0.0
+    precision: str = ""
+    """How passages were embedded, e.g. "fp32 (cpu: no AMX/AVX512-BF16)"; empty when none were."""
 
     @property
     def ok(self) -> bool:

@@ -15,7 +15,7 @@ import click
 from archive.archive import DEFAULT_PATH, Archive
 from archive.errors import ArchiveError, ArchiveNotFound, ModelMismatch
 from archive.search import MAX_K, MODES
-from archive.wire import failure, success, to_json
+from archive import wire
 from indexer.records import DOC_TYPES
 from indexer.encoders.precision import PRECISIONS
 
@@ -35,7 +35,7 @@ def printable(text: str, *, lines: bool = False) -> str:
 
 def emit(payload: dict[str, Any], as_json: bool, render: Callable[[], None]) -> None:
     if as_json:
-        click.echo(to_json(success(payload)))
+        click.echo(wire.to_json(wire.success(payload)))
     else:
         render()
 
@@ -62,7 +62,7 @@ def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
             return function(archive_path=archive_path, model=model, as_json=as_json, **kwargs)
         except ArchiveError as error:
             if as_json:
-                click.echo(to_json(failure(error)))
+                click.echo(wire.to_json(wire.failure(error)))
                 sys.exit(1)
             hint = next((h for kind, h in HINTS.items() if isinstance(error, kind)), None)
             message = str(error) + (f"\nhint: {hint.format(archive=archive_path)}" if hint else "")

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from archive import Archive
 from archive.cli import cli
 from indexer.extract_pdf import MAX_PAGE_CONTENT_BYTES
-from tests.conftest import CORPUS, DEMO, REPO
+from tests.conftest import DEMO, REPO
 from tests.test_crash import ORIGINALS, seeded_archive
 
 LETTER = DEMO / "brief-financien-2022-04-13.txt"

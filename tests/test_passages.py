@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from indexer.encoders import Encoder
 from indexer.passages import MAX_PASSAGE_TOKENS, split_passages
-
-SEEDS = Path(__file__).resolve().parents[1] / "corpus"
+from tests.conftest import SEED_LETTERS
 
 
 def words(text: str) -> int:
@@ -57,7 +56,7 @@ def encoder() -> Encoder:
     return Encoder()
 
 
-@pytest.mark.parametrize("seed", sorted(SEEDS.glob("*.txt")), ids=lambda p: p.name)
+@pytest.mark.parametrize("seed", SEED_LETTERS, ids=lambda p: p.name)
 @pytest.mark.parametrize("model_limit", [None, 256], ids=["e5-small", "a 256-token model"])
 def test_real_letters_stay_within_the_model_limit(encoder: Encoder, seed: Path, model_limit: int | None) -> None:
     """The limit is the encoder's (e5-small reads 512, capped at MAX_PASSAGE_TOKENS); a model

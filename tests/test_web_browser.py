@@ -167,7 +167,7 @@ def test_pdf_links_open_the_original_at_the_page(page: object, server: str) -> N
     link = page.locator(".card .pages a[href*='/original#page=']").first
     href = link.get_attribute("href")
     key, number = re.fullmatch(r"/documents/([^/]+)/original#page=(\d+)", href).groups()
-    first = page.request.get(server + f"/api/search?q=emissies+van+de+luchtvaart&per_doc=1&k=1").json()["hits"][0]
+    first = page.request.get(server + "/api/search?q=emissies+van+de+luchtvaart&per_doc=1&k=1").json()["hits"][0]
     assert (key, int(number)) == (first["document"], first["page_start"])
     response = page.request.get(server + href.split("#")[0])
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"

@@ -24,7 +24,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from archive.archive import Archive, FACET_FIELDS
+from archive.archive import Archive
 from archive.errors import ArchiveError, BadQuery, DocumentNotFound
 from archive.related import KINDS
 from archive.search import MAX_K, MODES, SORTS, Filters

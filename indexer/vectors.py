@@ -81,7 +81,8 @@ NORM_TOLERANCE = 1e-3
 """e5 vectors are stored L2-normalised; float32 rounding keeps their norms within ~1e-6 of 1.
 Random floats written over a vector give norms far from 1 (or inf/NaN)."""
 NORM_CHUNK = 65_536
-"""Vectors whose norms are computed at once: 100 MB of float64 at 384 dimensions."""
+"""Vectors whose norms are computed at once (a view, no copy). All norms of 100k vectors took
+0.1-0.2 s on the shared 2-core machine; a 16-vector sample on open, 0.5 ms."""
 
 INDEX_NAME = "index.faiss"
 STAMP_NAME = "stamp.json"
@@ -240,9 +241,10 @@ class VectorIndex:
                 stored = stored[np.linspace(0, len(stored) - 1, sample).astype(np.int64)]
             blocks = [stored[start : start + NORM_CHUNK] for start in range(0, len(stored), NORM_CHUNK)]
         bad = 0
-        for block in blocks:
-            norms = np.linalg.norm(block.astype(np.float64), axis=1)
-            bad += int((~np.isfinite(norms) | (np.abs(norms - 1.0) > NORM_TOLERANCE)).sum())
+        with np.errstate(over="ignore", invalid="ignore"):
+            for block in blocks:
+                squares = np.einsum("ij,ij->i", block, block)  # float32: |v|² is within 1e-6 of 1 for sound rows
+                bad += int((~np.isfinite(squares) | (np.abs(squares - 1.0) > 2 * NORM_TOLERANCE)).sum())
         return bad
 
     def _writable(self) -> None:

@@ -47,6 +47,15 @@ HINTS: dict[type[ArchiveError], str] = {
 """What to do next, added at the command line to the library's own message."""
 
 
+def open_archive(archive_path: str, model: str | None, **options: Any) -> Archive:
+    """`Archive.open`, with what the user should know about how it opened (read-only, stale indexes
+    searched as they are) on stderr."""
+    archive = Archive.open(archive_path, model=model, **options)
+    for warning in archive.warnings:
+        click.echo(f"warning: {printable(warning)}", err=True)
+    return archive
+
+
 def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
     """Shared options (--archive, --model, --json) and one place that words library errors."""
 
@@ -94,7 +103,7 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
     """
     from tqdm import tqdm
 
-    archive = Archive.open(archive_path, model=model, create=True, precision=precision)
+    archive = open_archive(archive_path, model, create=True, precision=precision)
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True)
 
     def progress(done: int, total: int, path: str) -> None:
@@ -141,7 +150,7 @@ def search(archive_path: str, model: str | None, as_json: bool, query: str, k: i
 
     Example: archive search "Wat doet de werkgever voor de veiligheid van ambtenaren?" -k 5
     """
-    archive = Archive.open(archive_path, model=model, create=False)
+    archive = open_archive(archive_path, model)
     hits = archive.search(query, k, **options)
 
     def render() -> None:
@@ -165,7 +174,7 @@ def show(archive_path: str, model: str | None, as_json: bool, doc: str) -> None:
 
     Example: archive show 2022-0000088502
     """
-    view = Archive.open(archive_path, model=model, create=False).show(doc)
+    view = open_archive(archive_path, model).show(doc)
 
     def render() -> None:
         for name, value in view.document.items():
@@ -187,7 +196,7 @@ def remove(archive_path: str, model: str | None, as_json: bool, docs: tuple[str,
 
     Example: archive remove 2022-0000088502
     """
-    removed = Archive.open(archive_path, model=model, create=False).remove(list(docs))
+    removed = open_archive(archive_path, model).remove(list(docs))
     emit({"removed": removed}, as_json, lambda: [click.echo(f"removed {printable(p)}") for p in removed])
 
 
@@ -198,7 +207,7 @@ def check(archive_path: str, model: str | None, as_json: bool) -> None:
 
     Example: archive check
     """
-    report = Archive.open(archive_path, model=model, create=False, repair=False).check()
+    report = open_archive(archive_path, model, repair=False).check()
 
     def render() -> None:
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
@@ -219,7 +228,7 @@ def rebuild(archive_path: str, model: str | None, as_json: bool) -> None:
 
     Example: archive rebuild
     """
-    report = Archive.open(archive_path, model=model, create=False, repair=False).rebuild()
+    report = open_archive(archive_path, model, repair=False).rebuild()
     emit({"check": report}, as_json, lambda: click.echo("rebuilt; " + ("ok" if report.ok else "; ".join(report.problems))))
 
 
@@ -232,7 +241,7 @@ def evaluate(archive_path: str, model: str | None, as_json: bool, queries: str, 
 
     Example: archive eval eval/dev_queries.jsonl
     """
-    report = Archive.open(archive_path, model=model, create=False).evaluate(queries, modes or MODES)
+    report = open_archive(archive_path, model).evaluate(queries, modes or MODES)
 
     def render() -> None:
         names = ["mrr_at_10", "recall_at_1", "recall_at_5", "recall_at_10", "recall_at_100", "ndcg_at_10", "latency_p50_ms"]
@@ -267,7 +276,7 @@ def related(archive_path: str, model: str | None, as_json: bool, doc: str, threa
 
     Example: archive related VLD/2023/04417 --thread
     """
-    archive = Archive.open(archive_path, model=model, create=False)
+    archive = open_archive(archive_path, model)
     key = archive.resolve(doc).key
     relations = archive.related(doc, thread=thread, k_similar=k_similar)
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from archive.errors import ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, StorageFull, StoreError
 from archive.evaluate import EvalReport, evaluate
-from archive.search import MAX_K, MODES, Filters, Hit, kamerstuk_documents, search
+from archive.search import MAX_K, MODES, Filters, Hit, Hits, kamerstuk_documents, search
 from indexer.derived import DerivedIndexes
 from indexer.encoders import Encoder
 from indexer.report import IngestReport
@@ -234,7 +234,7 @@ class Archive:
         doc_type: str | None = None,
         dossier: str | None = None,
         kenmerk: str | None = None,
-    ) -> list[Hit]:
+    ) -> Hits:
         """Ranked passages with citations; raises BadQuery for an empty query or k out of range."""
         filters = Filters(date_from, date_to, sender, doc_type, dossier, kenmerk)
         return search(self.store, self.indexes, self.encoder, query, k=k, mode=mode, filters=filters, per_doc=per_doc)
@@ -336,7 +336,7 @@ class Archive:
         per_doc: bool = False,
         sort: str = "relevance",
         offset: int = 0,
-    ) -> list[Hit]:
+    ) -> Hits:
         """`search` with a `Filters` value, newest-first sorting and paging (`offset` hits skipped)."""
         return search(
             self.store, self.indexes, self.encoder, query, k=k, mode=mode, filters=filters, per_doc=per_doc,

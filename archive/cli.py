@@ -163,7 +163,9 @@ def search(archive_path: str, model: str | None, as_json: bool, query: str, k: i
             click.echo(f"   {printable(hit.citation.link)}")
             click.echo(f"   {printable(hit.snippet)}\n")
 
-    emit({"query": query, "hits": hits}, as_json, render)
+    for note in hits.notes:
+        click.echo(f"note: {note}", err=True)
+    emit({"query": query, "hits": hits, "notes": hits.notes}, as_json, render)
 
 
 @cli.command()

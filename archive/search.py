@@ -9,6 +9,7 @@ queried identifier first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
 
@@ -83,6 +84,15 @@ def check_partial_date(name: str, value: str | None) -> None:
         raise BadQuery(
             f"{name} {value!r} is not a date; give a year (2023), a month (2023-05) or a day (2023-05-01)"
         ) from None
+
+
+class Hits(list):
+    """The hits of one search, best first, with `notes`: what the user should know about how the
+    query was read (it was cut to the model's limit). A list, so `for hit in archive.search(…)` works."""
+
+    def __init__(self, hits: Iterable[Hit] = (), notes: Sequence[str] = ()):
+        super().__init__(hits)
+        self.notes = list(notes)
 
 
 @dataclass
@@ -180,9 +190,13 @@ def search(
     dense_weight: float = DENSE_WEIGHT,
     sort: str = "relevance",
     offset: int = 0,
-) -> list[Hit]:
+) -> Hits:
     """Return up to k hits after the first `offset`, best first or (sort="date") newest first among
-    the candidates; raise BadQuery for an empty query, k or offset out of range or an unknown mode."""
+    the candidates; raise BadQuery for an empty query, k or offset out of range or an unknown mode.
+
+    A query longer than the query encoder reads (512 tokens for e5-small: a pasted letter) is cut
+    there, for both halves, and the hits say so in `notes`: embedding and BM25 work stay bounded
+    (a 1 MB query took minutes) and the dense side never sees text it would drop silently."""
     if not query or not query.strip():
         raise BadQuery("the query is empty; ask a question or give keywords")
     if not 1 <= k <= MAX_K:
@@ -193,10 +207,14 @@ def search(
         raise BadQuery(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
     if not 0 <= offset <= MAX_K:
         raise BadQuery(f"offset must be between 0 and {MAX_K}, got {offset}")
+    query, cut = encoder.fit_query(query)
+    notes = []
+    if cut:
+        notes.append(f"the query was cut to its first {len(query):,} characters: the model reads {encoder.token_limit} tokens")
     with store.snapshot():
         allowed = allowed_documents(store, filters)
         if allowed is not None and not allowed:
-            return []
+            return Hits(notes=notes)
         depth = max(CANDIDATES, 10 * (k + offset)) * (3 if per_doc else 1)
         dense: dict[int, float] = {}
         lexical: dict[int, float] = {}
@@ -227,10 +245,13 @@ def search(
             ranked.sort(key=lambda item: dated[passages[item[0]].doc].date or "", reverse=True)  # stable
         ranked = ranked[offset : offset + k]
         documents = store.documents_by_ids(sorted({passages[pid].doc for pid, _ in ranked}))
-        return [
-            _hit(rank, pid, score, passages[pid], documents[passages[pid].doc], query, dense, lexical, matches)
-            for rank, (pid, score) in enumerate(ranked, start=offset + 1)
-        ]
+        return Hits(
+            (
+                _hit(rank, pid, score, passages[pid], documents[passages[pid].doc], query, dense, lexical, matches)
+                for rank, (pid, score) in enumerate(ranked, start=offset + 1)
+            ),
+            notes,
+        )
 
 
 def _dense_scores(store: Store, model: str, vector: np.ndarray, ids: set[int]) -> dict[int, float]:

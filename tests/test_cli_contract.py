@@ -16,7 +16,7 @@ from tests.conftest import DEMO
 
 SUCCESS = {
     "ingest": (["ingest", "{letters}"], {"report", "archive"}),
-    "search": (["search", "veiligheid van ambtenaren", "-k", "2"], {"query", "hits"}),
+    "search": (["search", "veiligheid van ambtenaren", "-k", "2"], {"query", "hits", "notes"}),
     "show": (["show", "2022-0000088502"], {"document"}),
     "related": (["related", "2022-0000088502"], {"document", "thread", "relations"}),
     "check": (["check"], {"check"}),

@@ -5,6 +5,7 @@ the exit code, that the message names the file or value, and that the archive st
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -143,3 +144,32 @@ def test_eval_names_the_file_and_line_of_a_bad_query(demo_path: Path, tmp_path: 
         result = invoke("eval", str(queries), "-a", str(demo_path))
         assert result.exit_code == 1 and needle in result.output, result.output
         assert "Traceback" not in result.output
+
+
+def test_a_query_of_a_megabyte_is_cut_to_the_model_limit_with_a_note(demo_path: Path) -> None:
+    query = "Wat doet de werkgever voor de veiligheid van ambtenaren? " + "werksfeer " * 100_000
+    result = invoke("search", query, "-a", str(demo_path), "--json", "-k", "3")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    assert payload["hits"] and "cut" in payload["notes"][0]
+    assert "note: the query was cut" in result.stderr
+    short = invoke("search", "veiligheid van ambtenaren", "-a", str(demo_path), "--json")
+    assert json.loads(short.stdout)["notes"] == []
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_and_shown_escaped(archive_copy: Path, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    name = os.fsdecode(b"brief-caf\xe9.txt")
+    (docs / name).write_text(LETTER)
+    result = invoke("ingest", str(docs), "-a", str(archive_copy), "-q")
+    assert result.exit_code == 0, result.output
+    text = invoke("search", "kantoorpapier ministeries", "-a", str(archive_copy), "-k", "1")
+    assert text.exit_code == 0 and "brief-caf\\xe9.txt" in text.stdout
+    hit = json.loads(invoke("search", "kantoorpapier", "-a", str(archive_copy), "-k", "1", "--json").stdout)["hits"][0]
+    assert hit["citation"]["path"].endswith("brief-caf\\xe9.txt")
+    with Archive.open(archive_copy) as archive:
+        assert any(d.path == str(docs / name) for d in archive.store.documents())
+    shown = invoke("show", hit["document"], "-a", str(archive_copy))
+    assert shown.exit_code == 0 and "kantoorpapier" in shown.stdout
+    still_answers(archive_copy)

@@ -134,7 +134,7 @@ class Archive:
             archive = cls(store, Encoder(model or (recorded[0] if recorded else None), precision=precision))
             if (foreign := archive.indexes.foreign()) is not None:
                 raise StoreError(foreign)
-            archive._refresh(repair)
+            archive._repair(repair)
         except sqlite3.DatabaseError as error:
             store.close()
             if type(error) is not sqlite3.DatabaseError:
@@ -145,7 +145,17 @@ class Archive:
             raise
         return archive
 
-    def _refresh(self, repair: bool) -> None:
+    def refresh(self) -> int:
+        """Take up what other processes committed since this archive was opened, and return the
+        store's generation. Every search, show and related call already reads the latest commit
+        (one SQLite snapshot per call) and reloads an index another process rewrote (one stat of
+        its stamp), so a long-lived archive, such as a server's, never answers from a stale index;
+        calling this loads a newer index ahead of the next search."""
+        self.indexes.vectors()
+        self.indexes.lexical()
+        return self.store.generation
+
+    def _repair(self, repair: bool) -> None:
         """Rebuild stale or damaged derived indexes when allowed and possible; otherwise note why
         the indexes are searched as they are."""
         problems = self.indexes.problems(thorough=False)

@@ -9,6 +9,8 @@ the lexical index. Nothing is ever re-embedded here.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +44,12 @@ class DerivedIndexes:
         self.lexical_path = store.directory / LEXICAL_DIR
         self._vectors: VectorIndex | None = None
         self._lexical: LexicalIndex | None = None
+        self._seen: dict[str, tuple[int, int, int] | None] = {"vectors": None, "lexical": None}
+        """The stamp file (inode, size, mtime) each loaded index was read under: another process
+        that writes an index replaces its stamp, so one stat per search tells a long-lived reader
+        (a server) to load the new one."""
+        self._lock = threading.Lock()
+        vector_files.search_on_one_thread()
         self.notes: list[str] = []
         """What a reader should be told about the indexes it searches (stale, rebuilt in memory)."""
 
@@ -108,6 +116,7 @@ class DerivedIndexes:
         open) only OPEN_SAMPLE norms are looked at, which catches random bytes over the vectors."""
         found = []
         passages = self.store.counts()["passages"]
+        vectors_seen = _stamp_key(self.vectors_path / STAMP_NAME)
         loaded = VectorIndex.load(self.vectors_path)
         faiss_file = self.vectors_path / INDEX_NAME
         if loaded is None:
@@ -120,9 +129,10 @@ class DerivedIndexes:
         elif len(loaded[0]) != passages:
             found.append(f"vector index {faiss_file} holds {len(loaded[0])} passages, the store {passages}")
         elif not (damage := self._vector_damage(loaded[0], faiss_file, thorough)):
-            self._vectors = self._vectors or loaded[0]  # sound: the search that follows uses this copy
+            self._keep("vectors", loaded[0], vectors_seen)  # sound: the search that follows uses this copy
         else:
             found += damage
+        lexical_seen = _stamp_key(self.lexical_path / STAMP_NAME)
         lexical = LexicalIndex.read(self.lexical_path)
         if lexical is None:
             found.append(
@@ -138,7 +148,7 @@ class DerivedIndexes:
         elif thorough and (missing := len(sample := self._sample_ids()) - lexical.count_present(sample)):
             found.append(f"lexical index {self.lexical_path} lacks {missing} of {len(sample)} sampled passages")
         else:
-            self._lexical = self._lexical or lexical  # sound: the search that follows uses this copy
+            self._keep("lexical", lexical, lexical_seen)  # sound: the search that follows uses this copy
         return found
 
     def _sample_ids(self) -> np.ndarray:
@@ -183,9 +193,11 @@ class DerivedIndexes:
             ids, matrix = np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.float32)
         else:
             ids, matrix = self.store.passage_vectors(model[0])
-        self._vectors = VectorIndex.build(ids, matrix)
-        self._vectors.save(self.vectors_path, stamp)
-        self._lexical = LexicalIndex.rebuild(self.lexical_path, self.store.passage_rows(), stamp)
+        vectors = VectorIndex.build(ids, matrix)
+        vectors.save(self.vectors_path, stamp)
+        self._keep("vectors", vectors, _stamp_key(self.vectors_path / STAMP_NAME))
+        lexical = LexicalIndex.rebuild(self.lexical_path, self.store.passage_rows(), stamp)
+        self._keep("lexical", lexical, _stamp_key(self.lexical_path / STAMP_NAME))
 
     def _remove_leftovers(self) -> None:
         """Temp files and build folders of writers that were killed or failed (under the writer
@@ -210,52 +222,85 @@ class DerivedIndexes:
             vectors.add(ids, matrix)
         stamp = self._stamp()
         lexical.update(self.store.passage_rows(change.added), change.removed_docs, stamp)
+        self._keep("lexical", lexical, _stamp_key(self.lexical_path / STAMP_NAME))
         vectors.save(self.vectors_path, stamp)
+        self._keep("vectors", vectors, _stamp_key(self.vectors_path / STAMP_NAME))
 
     def _at(self, generation: int) -> bool:
         """Both indexes stamped at `generation` and for the store's model."""
-        loaded = VectorIndex.load(self.vectors_path)
+        vector_stamp = self._vector_stamp()
         lexical_stamp = LexicalIndex.read_stamp(self.lexical_path)
         model = self.store.model()
         return bool(
-            loaded and lexical_stamp
+            vector_stamp and lexical_stamp
             and all(
                 s.get("generation") == generation and (model is None or (s.get("model"), s.get("dim")) == model)
-                for s in (loaded[1], lexical_stamp)
+                for s in (vector_stamp, lexical_stamp)
             )
         )
 
+    def _keep(self, name: str, index: VectorIndex | LexicalIndex, seen: tuple[int, int, int] | None) -> None:
+        with self._lock:
+            setattr(self, f"_{name}", index)
+            self._seen[name] = seen
+
+    def _current(self, name: str) -> tuple[int, int, int] | None:
+        """The stamp key of index `name` when the copy held is no longer the one on disk (another
+        process wrote a newer one), else None."""
+        held = getattr(self, f"_{name}")
+        seen = _stamp_key((self.vectors_path if name == "vectors" else self.lexical_path) / STAMP_NAME)
+        return seen if held is None or seen != self._seen[name] else None
+
     def vectors(self) -> VectorIndex:
-        """The FAISS index as last written; an empty one while none has been written yet.
+        """The FAISS index as last written (reloaded when another process wrote a newer one); an
+        empty one while none has been written yet.
 
         A writer replaces the index file and then its stamp; a reader that opens between the two
         sees them disagree, so it tries again for a moment before treating the index as absent.
         """
-        if self._vectors is None:
+        if (seen := self._current("vectors")) is not None or self._vectors is None:
+            loaded = None
             for attempt in range(LOAD_ATTEMPTS):
                 loaded = VectorIndex.load(self.vectors_path)
                 if loaded is not None or not self.vectors_path.exists():
                     break
                 time.sleep(0.02 * (attempt + 1))
-            if loaded is None:
+            if loaded is not None:
+                self._keep("vectors", loaded[0], seen)
+            elif self._vectors is None:
                 model = self.store.model()
                 dim = model[1] if model else 1
                 return VectorIndex.build(np.zeros(0, dtype=np.int64), np.zeros((0, dim), dtype=np.float32))
-            self._vectors = loaded[0]
-        return self._vectors
+        return self._vectors  # type: ignore[return-value]
 
     def lexical(self) -> LexicalIndex:
-        """The lexical index as last written. A read-only archive opens it without writing, and when
-        it is missing or unreadable searches one built in memory from the store's passages."""
-        if self._lexical is None:
-            if not self.store.read_only:
-                self._lexical = LexicalIndex.open(self.lexical_path)
-            elif (found := LexicalIndex.read(self.lexical_path)) is not None:
-                self._lexical = found
-            else:
-                self.notes.append(
-                    f"lexical index {self.lexical_path} is missing or unreadable and the archive is read-only; "
-                    "searching passages indexed in memory from the store"
-                )
-                self._lexical = LexicalIndex.in_memory(self.store.passage_rows())
-        return self._lexical
+        """The lexical index as last written (reopened when another process wrote a newer one). A
+        read-only archive opens it without writing, and when it is missing or unreadable searches one
+        built in memory from the store's passages."""
+        seen = self._current("lexical")
+        if seen is None and self._lexical is not None:
+            return self._lexical
+        if not self.store.read_only:
+            lexical = LexicalIndex.open(self.lexical_path)
+        elif (found := LexicalIndex.read(self.lexical_path)) is not None:
+            lexical = found
+        elif self._lexical is not None:
+            return self._lexical
+        else:
+            self.notes.append(
+                f"lexical index {self.lexical_path} is missing or unreadable and the archive is read-only; "
+                "searching passages indexed in memory from the store"
+            )
+            lexical = LexicalIndex.in_memory(self.store.passage_rows())
+        self._keep("lexical", lexical, seen)
+        return lexical
+
+
+def _stamp_key(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of a stamp file, None when it is absent: stamps are replaced by rename,
+    so a new stamp is a new inode."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns

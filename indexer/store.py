@@ -14,10 +14,12 @@ import fcntl
 import hashlib
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -246,24 +248,38 @@ def _create(path: Path) -> None:
             raise StoreError(f"could not create an archive at {path}: {error}") from error
 
 
-def _connect_read_only(path: Path) -> tuple[sqlite3.Connection, str | None]:
+def _connection(path: Path, mode: str) -> sqlite3.Connection:
+    """A new connection to the store at `path`: "rw" (WAL, the normal case), "ro" (`mode=ro`, for a
+    store the user cannot write) or "immutable" (`immutable=1`, the main file alone)."""
+    if mode == "rw":
+        db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous=NORMAL")
+    else:
+        flag = "mode=ro" if mode == "ro" else "immutable=1"
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?{flag}", uri=True, timeout=30, isolation_level=None,
+                             check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
+def _connect_read_only(path: Path) -> tuple[sqlite3.Connection, str, str | None]:
     """Read a store the user cannot write: `mode=ro`, and when SQLite cannot make the WAL's `-shm`
     beside it (read-only directory or mount), `immutable=1`, which reads the main file alone.
     Immutable is safe here because nobody can write a read-only file; it misses only commits still
-    in a `-wal` left by a writer that did not close, which the returned note says."""
-    uri = path.absolute().as_uri()
+    in a `-wal` left by a writer that did not close, which the returned note says.
+    Returns the connection, its mode and that note."""
     try:
-        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        db = _connection(path, "ro")
         db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return db, None
+        return db, "ro", None
     except sqlite3.OperationalError:
         pass  # "unable to open database file": no -shm and no way to create one
-    db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
     wal = path.with_name(path.name + "-wal")
     note = f"{path} is read-only and has no usable -shm file; read as an immutable file"
     if wal.exists() and wal.stat().st_size:
         note += f" (the commits still in {wal} are not visible)"
-    return db, note
+    return _connection(path, "immutable"), "immutable", note
 
 
 def to_db_path(path: str) -> str | bytes:
@@ -303,9 +319,16 @@ class Store:
     new archive. A store is created only when the file is absent and the caller asks for it.
     """
 
-    def __init__(self, directory: Path, connection: sqlite3.Connection, *, read_only: bool = False):
+    def __init__(
+        self, directory: Path, connect: Callable[[], sqlite3.Connection], first: sqlite3.Connection, *,
+        read_only: bool = False,
+    ):
         self.directory = directory
-        self.db = connection
+        self._connect = connect
+        self._local = threading.local()
+        self._local.db = first
+        self._connections = [first]
+        self._lock = threading.Lock()
         self.read_only = read_only
         """True when the directory or file cannot be written (read-only share, permissions): no WAL
         switch, no writer lock, no repair."""
@@ -331,11 +354,11 @@ class Store:
         _check_header(path)
         read_only = not (os.access(directory, os.W_OK) and os.access(path, os.W_OK))
         notes = []
+        mode = "rw"
         try:
             if not read_only:
-                db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                db = _connection(path, mode)
                 try:
-                    db.execute("PRAGMA synchronous=NORMAL")
                     db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # makes the WAL's -shm
                 except sqlite3.OperationalError as error:  # no room for the -shm: a full disk
                     db.close()
@@ -344,11 +367,9 @@ class Store:
                     read_only = True
                     notes.append(f"{path} could not be opened for writing ({error}; is the disk full?); read it read-only")
             if read_only:
-                db, note = _connect_read_only(path)
+                db, mode, note = _connect_read_only(path)
                 notes += [note] if note else []
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys=ON")
-            store = cls(directory, db, read_only=read_only)
+            store = cls(directory, partial(_connection, path, mode), db, read_only=read_only)
             store.notes += notes
             store._validate()
             if not read_only and db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -390,8 +411,26 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection, made on its first use. SQLite connections must not be shared
+        between threads that query at once (one's BEGIN is the other's "transaction within a
+        transaction"); one per thread lets a server answer searches in parallel, each in its own
+        snapshot, while a writer commits."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+            with self._lock:
+                self._connections.append(db)
+        return db
+
     def close(self) -> None:
-        self.db.close()
+        """Close every thread's connection."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for db in connections:
+            db.close()
+        self._local = threading.local()
 
     # --- transactions and locking -------------------------------------------------------------
 
@@ -408,7 +447,11 @@ class Store:
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """A read transaction: every query inside sees the same committed state."""
+        """A read transaction: every query inside sees the same committed state. Re-entrant within a
+        thread (a search inside a related lookup shares the outer snapshot)."""
+        if self.db.in_transaction:
+            yield
+            return
         self.db.execute("BEGIN")
         try:
             yield

@@ -24,8 +24,11 @@ other kinds too (ivf visits every list; hnsw scans its flat storage with a bitma
 positions): a graph walk or a few probed lists find too few allowed vectors when most are
 filtered out. Larger subsets widen the search by 1/√share (nprobe, efSearch) instead.
 
-Small searches (one query, as `archive search` sends) run on one thread: OpenMP workers spin
-while waiting, and on a busy 2-core machine two threads made a flat query 2.5x slower.
+FAISS runs on one OpenMP thread in a process that searches an archive (`search_on_one_thread`,
+called once when an archive's indexes are first opened): a query is one vector, parallelism comes
+from concurrent requests, and OpenMP workers spin while they wait. FAISS's thread count is
+process-wide, so it is set once rather than toggled around each search, which would race between
+a server's threads.
 
 Deletes: flat and ivf remove vectors; HNSW cannot, so a removed passage's slot is marked with id
 -1 and every search excludes -1 with a selector; the graph is rebuilt from its own stored vectors
@@ -73,9 +76,18 @@ vector, exact and cheaper than a filtered walk that must skip most of what it me
 BITMAP_MAX_ID = 2**25
 """Filters over ids below this use a bitmap selector (4 MiB at most), above it faiss' hash set."""
 
-PARALLEL_MIN_QUERIES = 20
-"""Fewer queries than this run on one thread. OpenMP workers spin while they wait: on a busy
-2-core machine a 100k flat query took 232 ms on two threads and 94 ms on one."""
+_ONE_THREAD = False
+
+
+def search_on_one_thread() -> None:
+    """Set FAISS to one OpenMP thread for this process, once. A one-query search of a 100k flat
+    index took p50 112 ms on two threads and 26 ms on one (2 cores shared with other jobs, 50
+    queries each); before, the count was toggled around every search, which two threads searching
+    at once would undo for each other."""
+    global _ONE_THREAD
+    if not _ONE_THREAD:
+        faiss.omp_set_num_threads(1)
+        _ONE_THREAD = True
 
 NORM_TOLERANCE = 1e-3
 """e5 vectors are stored L2-normalised; float32 rounding keeps their norms within ~1e-6 of 1.
@@ -275,13 +287,7 @@ class VectorIndex:
             if self.kind == "hnsw" and len(allowed) < EXACT_SUBSET_SHARE * len(self):
                 return self._exact_subset(queries, k, allowed)
         k = min(k, len(self) if allowed is None else min(len(self), len(allowed)))
-        threads = faiss.omp_get_max_threads()
-        if len(queries) < PARALLEL_MIN_QUERIES:
-            faiss.omp_set_num_threads(1)
-        try:
-            scores, labels = self._index.search(queries, k, params=self._params(k, allowed))
-        finally:
-            faiss.omp_set_num_threads(threads)
+        scores, labels = self._index.search(queries, k, params=self._params(k, allowed))
         return [
             [(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i >= 0]
             for row_ids, row_scores in zip(labels, scores)

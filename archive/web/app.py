@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,19 +69,13 @@ class SecurityHeaders:
 
 
 def create_app(archive: Archive) -> Starlette:
-    """The app over one open `Archive`. Requests run in threads; calls are serialised by a lock
-    because today's `Archive` shares one SQLite connection (issue 15 makes it thread-safe)."""
-    lock = threading.Lock()
+    """The app over one open `Archive`, shared by the threads requests run in: the archive gives
+    each thread its own connection and takes up what another process ingests, so pages answer in
+    parallel and new documents appear without a restart."""
     pages = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     pages.globals.update(FACET_TITLES=FACET_TITLES, FACET_PARAMS=FACET_PARAMS, RELATION_TITLES=RELATION_TITLES,
                          SORTS=SORTS, MODES=MODES, highlight=highlight, linkify=linkify,
                          official_citation=official_citation)
-
-    def call(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            if hasattr(archive, "refresh"):
-                archive.refresh()  # new documents from an ingest in another process
-            return method(*args, **kwargs)
 
     def render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(pages.get_template(name).render(**context), status_code=code)
@@ -151,7 +144,7 @@ def create_app(archive: Archive) -> Starlette:
         state = search_state(request)
         if not state["query"]:
             return state, None
-        result = call(archive.results, state["query"], state["filters"], mode=state["mode"], sort=state["sort"],
+        result = archive.results(state["query"], state["filters"], mode=state["mode"], sort=state["sort"],
                       page=state["page"], per_page=PER_PAGE)
         return state, result
 
@@ -202,8 +195,8 @@ def create_app(archive: Archive) -> Starlette:
             state = search_state(request)
             k = number(request, "k", PER_PAGE, 1, 100)
             per_doc = request.query_params.get("per_doc", "") in ("1", "true", "yes")
-            hits = call(archive.query, state["query"], state["filters"], k=k, mode=state["mode"], per_doc=per_doc,
-                        sort=state["sort"], offset=(state["page"] - 1) * k)
+            hits = archive.query(state["query"], state["filters"], k=k, mode=state["mode"], per_doc=per_doc,
+                                 sort=state["sort"], offset=(state["page"] - 1) * k)
             more = len(hits) == k and state["page"] * k < MAX_K
             return json(success({"query": state["query"], "hits": hits, "page": state["page"],
                                  "next": link(request, "/api/search", page=state["page"] + 1) if more else None}))
@@ -214,18 +207,14 @@ def create_app(archive: Archive) -> Starlette:
         def make() -> Response:
             state = search_state(request)
             return json(success({"query": state["query"],
-                                 "facets": call(archive.facets, state["query"], state["filters"], mode=state["mode"])}))
+                                 "facets": archive.facets(state["query"], state["filters"], mode=state["mode"])}))
 
         return answer(request, make)
 
     # --- documents ----------------------------------------------------------------------------
 
     def document_data(key: str) -> dict[str, Any]:
-        def everything() -> dict[str, Any]:
-            view = archive.show(key)
-            return {"document": view, "related": archive.related(key), "links": archive.reference_targets(key)}
-
-        return call(everything)
+        return {"document": archive.show(key), "related": archive.related(key), "links": archive.reference_targets(key)}
 
     def document_page(request: Request) -> Response:
         key = request.path_params["key"]
@@ -252,22 +241,22 @@ def create_app(archive: Archive) -> Starlette:
 
     def api_document(request: Request) -> Response:
         key = request.path_params["key"]
-        return answer(request, lambda: json(success({"document": call(archive.show, key)})))
+        return answer(request, lambda: json(success({"document": archive.show(key)})))
 
     def api_related(request: Request) -> Response:
         key = request.path_params["key"]
-        return answer(request, lambda: json(success({"document": key, "relations": call(archive.related, key)})))
+        return answer(request, lambda: json(success({"document": key, "relations": archive.related(key)})))
 
     def api_page(request: Request) -> Response:
         key, n = request.path_params["key"], request.path_params["n"]
-        return answer(request, lambda: json(success({"document": key, "page": call(archive.page, key, n)})))
+        return answer(request, lambda: json(success({"document": key, "page": archive.page(key, n)})))
 
     def original(request: Request) -> Response:
         """The document's file, from the path the store recorded (never from the URL)."""
         key = request.path_params["key"]
 
         def make() -> Response:
-            path, format = call(archive.original, key)
+            path, format = archive.original(key)
             if not path.is_file():
                 raise DocumentNotFound(f"the file of {key!r} is no longer at its recorded place")
             if format == "pdf":
@@ -280,7 +269,7 @@ def create_app(archive: Archive) -> Starlette:
         return answer(request, make)
 
     def health(request: Request) -> Response:
-        return answer(request, lambda: json(success({"check": "ok", "documents": call(archive.store.counts)["documents"]})))
+        return answer(request, lambda: json(success({"check": "ok", "documents": archive.store.counts()["documents"]})))
 
     def home(request: Request) -> Response:
         return RedirectResponse(link(request), status_code=302) if request.query_params else search_page(request)

@@ -8,8 +8,6 @@ the lexical index. Nothing is ever re-embedded here.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -18,8 +16,9 @@ import numpy as np
 
 from indexer import vectors as vector_files
 from indexer.lexical import LexicalIndex
+from indexer.stamps import read_stamp, stamp_key
 from indexer.store import STORE_FILE, Change, Store
-from indexer.vectors import INDEX_NAME, NORM_TOLERANCE, STAMP_NAME, VectorIndex
+from indexer.vectors import INDEX_NAME, NORM_TOLERANCE, VectorIndex
 
 LOAD_ATTEMPTS = 5
 SAMPLE = 256
@@ -103,11 +102,7 @@ class DerivedIndexes:
         )
 
     def _vector_stamp(self) -> dict:
-        try:
-            stamp = json.loads((self.vectors_path / STAMP_NAME).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return stamp if isinstance(stamp, dict) else {}
+        return read_stamp(self.vectors_path) or {}
 
     def problems(self, *, thorough: bool = True) -> list[str]:
         """What is stale, missing or damaged, one line each naming the index (empty when both match
@@ -116,7 +111,7 @@ class DerivedIndexes:
         open) only OPEN_SAMPLE norms are looked at, which catches random bytes over the vectors."""
         found = []
         passages = self.store.counts()["passages"]
-        vectors_seen = _stamp_key(self.vectors_path / STAMP_NAME)
+        vectors_seen = stamp_key(self.vectors_path)
         loaded = VectorIndex.load(self.vectors_path)
         faiss_file = self.vectors_path / INDEX_NAME
         if loaded is None:
@@ -132,7 +127,7 @@ class DerivedIndexes:
             self._keep("vectors", loaded[0], vectors_seen)  # sound: the search that follows uses this copy
         else:
             found += damage
-        lexical_seen = _stamp_key(self.lexical_path / STAMP_NAME)
+        lexical_seen = stamp_key(self.lexical_path)
         lexical = LexicalIndex.read(self.lexical_path)
         if lexical is None:
             found.append(
@@ -195,9 +190,9 @@ class DerivedIndexes:
             ids, matrix = self.store.passage_vectors(model[0])
         vectors = VectorIndex.build(ids, matrix)
         vectors.save(self.vectors_path, stamp)
-        self._keep("vectors", vectors, _stamp_key(self.vectors_path / STAMP_NAME))
+        self._keep("vectors", vectors, stamp_key(self.vectors_path))
         lexical = LexicalIndex.rebuild(self.lexical_path, self.store.passage_rows(), stamp)
-        self._keep("lexical", lexical, _stamp_key(self.lexical_path / STAMP_NAME))
+        self._keep("lexical", lexical, stamp_key(self.lexical_path))
 
     def _remove_leftovers(self) -> None:
         """Temp files and build folders of writers that were killed or failed (under the writer
@@ -222,9 +217,9 @@ class DerivedIndexes:
             vectors.add(ids, matrix)
         stamp = self._stamp()
         lexical.update(self.store.passage_rows(change.added), change.removed_docs, stamp)
-        self._keep("lexical", lexical, _stamp_key(self.lexical_path / STAMP_NAME))
+        self._keep("lexical", lexical, stamp_key(self.lexical_path))
         vectors.save(self.vectors_path, stamp)
-        self._keep("vectors", vectors, _stamp_key(self.vectors_path / STAMP_NAME))
+        self._keep("vectors", vectors, stamp_key(self.vectors_path))
 
     def _at(self, generation: int) -> bool:
         """Both indexes stamped at `generation` and for the store's model."""
@@ -248,7 +243,7 @@ class DerivedIndexes:
         """The stamp key of index `name` when the copy held is no longer the one on disk (another
         process wrote a newer one), else None."""
         held = getattr(self, f"_{name}")
-        seen = _stamp_key((self.vectors_path if name == "vectors" else self.lexical_path) / STAMP_NAME)
+        seen = stamp_key(self.vectors_path if name == "vectors" else self.lexical_path)
         return seen if held is None or seen != self._seen[name] else None
 
     def vectors(self) -> VectorIndex:
@@ -294,13 +289,3 @@ class DerivedIndexes:
             lexical = LexicalIndex.in_memory(self.store.passage_rows())
         self._keep("lexical", lexical, seen)
         return lexical
-
-
-def _stamp_key(path: Path) -> tuple[int, int, int] | None:
-    """(inode, size, mtime) of a stamp file, None when it is absent: stamps are replaced by rename,
-    so a new stamp is a new inode."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns

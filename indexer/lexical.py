@@ -19,11 +19,9 @@ which the caller reads as stale and answers with `rebuild`.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
-import time
 import weakref
 from collections.abc import Collection, Iterable
 from pathlib import Path
@@ -31,11 +29,11 @@ from pathlib import Path
 import tantivy
 
 from indexer.analysis import ANALYSIS_VERSION, STEMMER_ALGORITHM, analyse
+from indexer.stamps import STAMP_NAME, read_stamp, write_stamp
 
 FORMAT_VERSION = 1
 """Bumped when the schema changes; an index stamped with another version reads as stale."""
 
-STAMP_NAME = "stamp.json"
 _TERMS = "terms"
 _WRITER_HEAP = 64_000_000
 
@@ -57,20 +55,6 @@ def _own_stamp() -> dict:
         "stemmer": STEMMER_ALGORITHM,
         "tantivy": tantivy.__version__,
     }
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write `data` to `path` via a temp file + fsync + rename, so readers see old or new, never half."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 class LexicalIndex:
@@ -163,13 +147,7 @@ class LexicalIndex:
     @staticmethod
     def read_stamp(path: Path) -> dict | None:
         """The stamp in directory `path`, as `stamp` gives it, without opening the index."""
-        try:
-            stamp = json.loads((Path(path) / STAMP_NAME).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(stamp, dict) or any(stamp.get(k) != v for k, v in _own_stamp().items()):
-            return None
-        return stamp
+        return read_stamp(path, _own_stamp())
 
     def __len__(self) -> int:
         return self._index.searcher().num_docs
@@ -204,7 +182,7 @@ class LexicalIndex:
         finally:
             writer.wait_merging_threads()
         self._index.reload()
-        _write_json(self.path / STAMP_NAME, {"built_at": _now(), **stamp, **_own_stamp(), "count": len(self)})
+        write_stamp(self.path, {**stamp, **_own_stamp(), "count": len(self)})
 
     @classmethod
     def rebuild(cls, path: Path, rows: Iterable[tuple[int, int, str]], stamp: dict) -> LexicalIndex:
@@ -238,7 +216,7 @@ class LexicalIndex:
                 raise
             finally:
                 writer.wait_merging_threads()
-            _write_json(tmp / STAMP_NAME, {"built_at": _now(), **stamp, **_own_stamp(), "count": count})
+            write_stamp(tmp, {**stamp, **_own_stamp(), "count": count})
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not also leave a half-built copy
             raise
@@ -281,7 +259,3 @@ def _document(passage_id: int, doc_id: int, text: str) -> tantivy.Document:
     doc.add_integer("doc_id", int(doc_id))
     doc.add_text(_TERMS, " ".join(analyse(text)))
     return doc
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

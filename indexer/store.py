@@ -253,13 +253,18 @@ def _connection(path: Path, mode: str) -> sqlite3.Connection:
     store the user cannot write) or "immutable" (`immutable=1`, the main file alone)."""
     if mode == "rw":
         db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA synchronous=NORMAL")
     else:
         flag = "mode=ro" if mode == "ro" else "immutable=1"
         db = sqlite3.connect(f"{path.absolute().as_uri()}?{flag}", uri=True, timeout=30, isolation_level=None,
                              check_same_thread=False)
+    try:
+        if mode == "rw":
+            db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.Error:
+        db.close()  # a full disk refuses even the WAL's -shm
+        raise
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA foreign_keys=ON")
     return db
 
 
@@ -357,11 +362,10 @@ class Store:
         mode = "rw"
         try:
             if not read_only:
-                db = _connection(path, mode)
                 try:
+                    db = _connection(path, mode)
                     db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # makes the WAL's -shm
                 except sqlite3.OperationalError as error:  # no room for the -shm: a full disk
-                    db.close()
                     if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                         raise
                     read_only = True

@@ -39,14 +39,14 @@ cache); such an index is read-only because FAISS aborts the process if mapped st
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import time
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from indexer.stamps import read_stamp, write_stamp
 
 FORMAT_VERSION = 1
 """Bumped when the file layout or the meaning of a kind changes; other versions load as None."""
@@ -97,7 +97,6 @@ NORM_CHUNK = 65_536
 0.1-0.2 s on the shared 2-core machine; a 16-vector sample on open, 0.5 ms."""
 
 INDEX_NAME = "index.faiss"
-STAMP_NAME = "stamp.json"
 _LIVE = faiss.IDSelectorRange(0, 2**63 - 1)
 """Passage ids are SQLite rowids (≥ 1); -1 marks a deleted HNSW slot."""
 
@@ -356,8 +355,7 @@ class VectorIndex:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        full = {"built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **stamp, **self._own_stamp()}
-        _write_json(path / STAMP_NAME, full)
+        write_stamp(path, {**stamp, **self._own_stamp()})
 
     def _own_stamp(self) -> dict:
         return {
@@ -379,8 +377,8 @@ class VectorIndex:
         """
         path = Path(path)
         try:
-            stamp = json.loads((path / STAMP_NAME).read_text(encoding="utf-8"))
-            if stamp.get("format") != FORMAT_VERSION or stamp.get("kind") not in KINDS:
+            stamp = read_stamp(path, {"format": FORMAT_VERSION})
+            if stamp is None or stamp.get("kind") not in KINDS:
                 return None
             kind = stamp["kind"]
             mapped = mmap and kind != "ivf"
@@ -448,19 +446,6 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def remove_leftovers(path: Path) -> None:

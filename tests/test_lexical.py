@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.analysis import analyse
-from indexer.lexical import STAMP_NAME, LexicalIndex
+from indexer.lexical import LexicalIndex
+from indexer.stamps import STAMP_NAME
 
 SEED = Path(__file__).resolve().parents[1] / "corpus" / "kamerbrief-vws-2024-02-27.txt"
 

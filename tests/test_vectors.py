@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from indexer import vectors as vectors_module
-from indexer.vectors import INDEX_NAME, STAMP_NAME, VectorIndex
+from indexer.stamps import STAMP_NAME
+from indexer.vectors import INDEX_NAME, VectorIndex
 
 DIM = 32
 N = 3000

@@ -18,7 +18,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +36,7 @@ from archive.search import MAX_K, MODES, SORTS, Filters
 from archive.web.citation import official_citation
 from archive.web.text import highlight, linkify
 from archive.wire import failure, success, to_json
+from indexer.records import DOC_TYPES
 
 HERE = Path(__file__).parent
 PER_PAGE = 10
@@ -74,7 +81,7 @@ def create_app(archive: Archive) -> Starlette:
     parallel and new documents appear without a restart."""
     pages = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
     pages.globals.update(FACET_TITLES=FACET_TITLES, FACET_PARAMS=FACET_PARAMS, RELATION_TITLES=RELATION_TITLES,
-                         SORTS=SORTS, MODES=MODES, highlight=highlight, linkify=linkify,
+                         SORTS=SORTS, MODES=MODES, DOC_TYPES=DOC_TYPES, highlight=highlight, linkify=linkify,
                          official_citation=official_citation)
 
     def render(name: str, code: int = 200, **context: Any) -> HTMLResponse:

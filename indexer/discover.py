@@ -58,6 +58,10 @@ def discover(paths: Iterable[Path | str]) -> Discovery:
                 root, onerror=lambda e: found.problems.append((Path(e.filename).absolute(), _reason(e)))
             ):
                 subfolders.sort()
+                for name in subfolders:  # never walked into; one that leaves the tree is reported
+                    link = Path(folder) / name
+                    if link.is_symlink() and not (target := link.resolve()).is_relative_to(inside):
+                        found.problems.append((link.absolute(), f"symlink to folder {target}, outside {inside}; skipped"))
                 for name in sorted(names):
                     if name.lower().endswith(SUPPORTED_SUFFIXES) and not name.startswith("."):
                         take(Path(folder) / name, inside)

@@ -55,12 +55,14 @@ def test_symlink_out_of_the_folder_is_skipped_and_reported(archive_copy: Path, t
     (docs / "sub").mkdir(parents=True)
     (docs / "brief.txt").write_text(LETTER)
     (docs / "x.txt").symlink_to(outside / "wachtwoorden.txt")
+    (docs / "elders").symlink_to(outside, target_is_directory=True)
     (docs / "bewaard.dat").write_text(LETTER.replace("kantoorpapier", "bureaustoelen"))
     (docs / "sub" / "kopie.txt").symlink_to(docs / "bewaard.dat")  # a link inside the tree is fine
     result = invoke("ingest", str(docs), "-a", str(archive_copy), "-q")
     assert result.exit_code == 1
     assert f"{docs / 'x.txt'}" in result.stderr and str(outside / "wachtwoorden.txt") in result.stderr
     assert "outside" in result.stderr
+    assert f"{docs / 'elders'}: symlink to folder {outside}" in result.stderr
     with Archive.open(archive_copy) as archive:
         names = {Path(d.path).name for d in archive.store.documents()}
         assert {"brief.txt", "kopie.txt"} <= names and "x.txt" not in names

@@ -21,7 +21,7 @@ from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
 from indexer.references import normalise_kamerstuk
-from indexer.store import STORE_FILE, Change, DocumentRow, Store, to_db_path, unreadable
+from indexer.store import STORE_FILE, Change, DocumentRow, Store, unreadable
 
 DEFAULT_PATH = "index"
 OPEN_REPAIR_ERRORS = (OSError, ArchiveLocked)
@@ -252,14 +252,10 @@ class Archive:
     def resolve(self, doc: str) -> DocumentRow:
         """The stored document named by its id, its file path, its kenmerk or its Kamerstuk number
         ("36410-XVI-137", "36 410 XVI, nr. 137": what a clerk has at hand)."""
-        for where, value in (
-            ("WHERE key = ?", doc),
-            ("WHERE path = ?", to_db_path(str(Path(doc).absolute()))),
-            ("WHERE replace(lower(kenmerk), ' ', '') = ?", doc.lower().replace(" ", "")),
-        ):
-            found = self.store.documents(where, (value,))
-            if found:
-                return found[0]
+        if found := self.store.document_by_key(doc) or self.store.document_by_path(str(Path(doc).absolute())):
+            return found
+        if found := self.store.documents_by_kenmerk(doc):
+            return found[0]
         if (kamerstuk := normalise_kamerstuk(doc)) and (found := kamerstuk_documents(self.store, kamerstuk)):
             return found[0]
         raise DocumentNotFound(f"no document with id, path, kenmerk or Kamerstuk number {doc!r}")

@@ -1,9 +1,10 @@
 """Related documents: replies, Kamervragen and their answers, dossier siblings, citations, similar content.
 
 Every explicit link follows from what ingest stores with each document in the document's own
-transaction: its fields (kenmerk, uw_kenmerk, uw_brief_date, dossier, ondernummer, aanhangsel) and
-the references found in its text (`refs`). Links are therefore matched here, with SQL over those
-columns, when they are asked for: there is no link table that could fall behind the store, and
+transaction: its fields (kenmerk, uw_kenmerk, uw_brief_date, dossier, ondernummer, aanhangsel), the
+references found in its text (`refs`) and its lookup keys (`indexer.keys`: kenmerken and the
+Kamervragen header in normal form). Links are therefore matched here, with the store's typed reads
+over those, when they are asked for: there is no link table that could fall behind the store, and
 ingesting an answer after its question links the two both ways at once.
 
 Kinds, always read from the document asked about towards the target:
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archive.citations import Citation, cite, display_dossier, dutch_date
+from indexer.keys import kenmerk_key, kenmerk_tokens
 from indexer.store import DocumentRow, Store
 
 KINDS = ("answers", "answered_by", "question", "answer", "same_dossier", "cites", "cited_by", "similar")
@@ -42,6 +44,13 @@ THREAD_KINDS = frozenset({"answers", "answered_by", "question", "answer"})
 
 MAX_THREAD = 200
 """A chain longer than this is cut off (a corpus where every letter answers every other is not a thread)."""
+
+HEAD_CHARS = 500
+"""Characters of the colophon and of the text read as the letterhead, where a writer's name stands."""
+
+_KENMERK_PLACES = {"kenmerk": "kenmerk", "uw_kenmerk": "Uw kenmerk", "cited_kenmerk": "text"}
+"""Lookup key kinds that hold kenmerken → where such a kenmerk stands, in the order a kenmerk found
+in several places is named by."""
 
 
 @dataclass
@@ -71,24 +80,7 @@ class _Link:
     """For citations: "kamerstuk", "aanhangsel" or "kenmerk" (the reference that made the link)."""
 
 
-# --- normal forms -------------------------------------------------------------------------------
-
-def _norm_sql(column: str) -> str:
-    """SQL for a kenmerk compared without spaces and case (same expression as `_norm`)."""
-    return f"upper(replace(replace({column}, ' ', ''), char(160), ''))"
-
-
-def _norm(kenmerk: str) -> str:
-    return re.sub(r"[\s\u00a0]", "", kenmerk).upper()
-
-
-def _kenmerk_tokens(value: str | None) -> list[str]:
-    """The kenmerken in a Uw kenmerk field ("2024Z00446 en 2024Z02422" holds two), normalised."""
-    if not value:
-        return []
-    parts = re.split(r"\s*(?:[,;]|\ben\b|\band\b)\s*", value)
-    return [n for n in (_norm(p) for p in parts) if len(re.sub(r"\D", "", n)) >= 3]
-
+# --- display ------------------------------------------------------------------------------------
 
 def display_aanhangsel(key: str) -> str:
     """'ah-tk-20232024-1314' → 'Aanhangsel Handelingen II 2023/24, nr. 1314'."""
@@ -125,26 +117,6 @@ def _name_words(*values: str | None) -> set[str]:
 
 # --- Kamervragen ------------------------------------------------------------------------------
 
-_QUESTIONS_HEADER = re.compile(
-    r"(?is)vragen\s+van\s+(?:het\s+lid|de\s+leden)\s+(?P<members>[^()]{2,80}?(?:\s*\([^)]{1,40}\)[^()]{0,60}?)*?)"
-    r"\s+(?:aan\s+de|aan\s+het|over)\b.{0,600}?\(ingezonden\s+(?P<date>\d{1,2}\s+\w+\s+\d{4})"
-)
-
-
-def questions_key(text: str) -> tuple[str, str] | None:
-    """(members, ISO date) of the Kamervragen that `text` poses or answers, from its
-    "Vragen van het lid … over … (ingezonden 12 maart 2024)" header; None without one."""
-    from indexer.dates import parse_date
-
-    match = _QUESTIONS_HEADER.search(text[:8000])
-    if not match:
-        return None
-    members = re.sub(r"\([^)]*\)|\bc\.s\.", " ", match["members"])
-    members = " ".join(re.findall(r"[^\W\d_]+", members.lower()))
-    iso = parse_date(match["date"])
-    return (members, iso) if members and iso else None
-
-
 def role(doc: DocumentRow) -> str | None:
     """"question" for Kamervragen, "answer" for their answers, None for anything else."""
     kind = (doc.doc_type or "").lower()
@@ -163,16 +135,16 @@ class _Finder:
 
     def __init__(self, store: Store, me: DocumentRow, *, this: str | None = None):
         self.store = store
-        self.db = store.db
         self.me = me
         self.role = role(me)
         self.this = this or _this(me, self.role)
 
-    def _docs(self, where: str, params: tuple | list) -> list[DocumentRow]:
-        return [d for d in self.store.documents(f"WHERE ({where}) AND id != ?", [*params, self.me.id])]
+    def _others(self, docs: list[DocumentRow]) -> list[DocumentRow]:
+        return [d for d in docs if d.id != self.me.id]
 
-    def _refs(self, kind: str) -> list[tuple[str, str]]:
-        return self._refs_of(self.me.id, kind)
+    def _keyed(self, kinds: tuple[str, ...], keys: list[str]) -> list[DocumentRow]:
+        """The other documents found under `keys` of `kinds`."""
+        return self._others(self.store.documents_with_keys(kinds, keys))
 
     # replies and Kamervragen ------------------------------------------------------------------
 
@@ -189,18 +161,16 @@ class _Finder:
         me, this = self.me, self.this
         links: list[_Link] = []
         answered = set()
-        for token in _kenmerk_tokens(me.uw_kenmerk):
-            for doc in self._docs(f"{_norm_sql('kenmerk')} = ?", (token,)):
+        for token in kenmerk_tokens(me.uw_kenmerk):
+            for doc in self._keyed(("kenmerk",), [token]):
                 answered.add(doc.id)
                 links.append(_Link(self._pair_kind(doc, True), doc, f"{_pos(this)} Uw kenmerk {doc.kenmerk} is its kenmerk"))
         if me.kenmerk:
-            mine = _norm(me.kenmerk)
-            for doc in self._docs(f"instr({_norm_sql('uw_kenmerk')}, ?) > 0", (mine,)):
-                if mine in _kenmerk_tokens(doc.uw_kenmerk):
-                    links.append(_Link(self._pair_kind(doc, False), doc, f"its Uw kenmerk {me.kenmerk} is {_pos(this)} kenmerk"))
+            for doc in self._keyed(("uw_kenmerk",), [kenmerk_key(me.kenmerk)]):
+                links.append(_Link(self._pair_kind(doc, False), doc, f"its Uw kenmerk {me.kenmerk} is {_pos(this)} kenmerk"))
         if me.uw_brief_date and not answered:
             when = dutch_date(me.uw_brief_date)
-            for doc in self._docs("date = ?", (me.uw_brief_date,)):
+            for doc in self._others(self.store.documents_dated(me.uw_brief_date)):
                 if (words := self._answers_by_date(me, doc)) is not None:
                     links.append(_Link(
                         self._pair_kind(doc, True), doc,
@@ -209,7 +179,7 @@ class _Finder:
                     ))
         if me.date:
             when = dutch_date(me.date)
-            for doc in self._docs("uw_brief_date = ?", (me.date,)):
+            for doc in self._others(self.store.documents_answering_date(me.date)):
                 if (words := self._answers_by_date(doc, me)) is not None:
                     links.append(_Link(
                         self._pair_kind(doc, False), doc,
@@ -217,13 +187,6 @@ class _Finder:
                         f"between the same correspondents ({words})",
                     ))
         return links
-
-    def _head(self, doc_id: int, chars: int = 500) -> str:
-        """The letterhead: the colophon the extractor set apart, and the first characters of the text."""
-        row = self.db.execute(
-            "SELECT substr(sidebar, 1, ?), substr(text, 1, ?) FROM documents WHERE id = ?", (chars, chars, doc_id)
-        ).fetchone()
-        return f"{row[0]}\n{row[1]}" if row else ""
 
     def _answers_by_date(self, reply: DocumentRow, original: DocumentRow) -> str | None:
         """Whether `reply` ("In jullie brief van <date>") answers `original` of that date; the words
@@ -237,14 +200,14 @@ class _Finder:
         if reply.uw_kenmerk:
             if original.kenmerk:
                 return None  # both kenmerken known and they differ (equal ones link by kenmerk)
-            tokens = _kenmerk_tokens(reply.uw_kenmerk)
-            if tokens and self.store.documents(f"WHERE {_norm_sql('kenmerk')} IN ({','.join('?' * len(tokens))})", tokens):
+            tokens = kenmerk_tokens(reply.uw_kenmerk)
+            if self.store.documents_with_keys(("kenmerk",), tokens):
                 return None  # its Uw kenmerk names another stored letter
         shared = _name_words(reply.addressee) & _name_words(
-            original.sender, original.signatory, original.sender_unit, self._head(original.id)
+            original.sender, original.signatory, original.sender_unit, self.store.document_head(original.id, HEAD_CHARS)
         )
         shared = shared or _name_words(original.addressee) & _name_words(
-            reply.sender, reply.signatory, reply.sender_unit, self._head(reply.id)
+            reply.sender, reply.signatory, reply.sender_unit, self.store.document_head(reply.id, HEAD_CHARS)
         )
         return ", ".join(sorted(shared)) if shared else None
 
@@ -263,70 +226,48 @@ class _Finder:
             links.append(_Link("question" if self.role == "answer" else "answer", doc, reason))
 
         # kenmerk / zaaknummer in any place of one and any place of the other
-        mine: dict[str, str] = {}
-        if me.kenmerk:
-            mine[_norm(me.kenmerk)] = "kenmerk"
-        for token in _kenmerk_tokens(me.uw_kenmerk):
-            mine.setdefault(token, "Uw kenmerk")
-        for value, _ in self._refs("kenmerk"):
-            mine.setdefault(_norm(value), "text")
+        mine = self._kenmerken_of(me.id)
         if mine:
-            marks = ",".join("?" * len(mine))
             keys = list(mine)
-            for doc in self._docs(
-                f"{_norm_sql('kenmerk')} IN ({marks}) OR id IN (SELECT doc FROM refs WHERE kind = 'kenmerk' "
-                f"AND {_norm_sql('value')} IN ({marks}))",
-                [*keys, *keys],
-            ):
-                theirs = self._kenmerken_of(doc)
+            for doc in self._keyed(("kenmerk", "cited_kenmerk"), keys):
+                theirs = self._kenmerken_of(doc.id)
                 for key in keys:
                     if key in theirs:
                         add(doc, f"{key} is {_place(mine[key], this)} and {_place(theirs[key], None)}")
                         break
             for token in keys:
-                for doc in self._docs(f"instr({_norm_sql('uw_kenmerk')}, ?) > 0", (token,)):
-                    if token in _kenmerk_tokens(doc.uw_kenmerk):
-                        add(doc, f"{token} is {_place(mine[token], this)} and its Uw kenmerk")
+                for doc in self._keyed(("uw_kenmerk",), [token]):
+                    add(doc, f"{token} is {_place(mine[token], this)} and its Uw kenmerk")
 
         # Aanhangsel number: the question must not be later than the answer (else it cites it)
         numbers = {me.aanhangsel} if me.aanhangsel else set()
-        numbers |= {value for value, _ in self._refs("aanhangsel")}
+        numbers |= {ref.value for ref in self.store.refs(me.id, "aanhangsel")}
         if numbers:
-            marks = ",".join("?" * len(numbers))
-            found = self._docs(f"aanhangsel IN ({marks})", list(numbers))
+            found = self._others(self.store.documents_with_aanhangsel(sorted(numbers)))
             if me.aanhangsel:
-                found += self._docs("id IN (SELECT doc FROM refs WHERE kind = 'aanhangsel' AND value = ?)", (me.aanhangsel,))
+                found += self._others([doc for doc, _ in self.store.documents_citing("aanhangsel", me.aanhangsel)])
             for doc in found:
                 question, answer = (me, doc) if self.role == "question" else (doc, me)
                 if question.date and answer.date and question.date > answer.date:
                     continue
-                shared = sorted(numbers & ({doc.aanhangsel} | {v for v, _ in self._refs_of(doc.id, "aanhangsel")}))
-                if shared:
+                theirs = {doc.aanhangsel} | {ref.value for ref in self.store.refs(doc.id, "aanhangsel")}
+                if shared := sorted(numbers & theirs):
                     add(doc, f"both are {display_aanhangsel(shared[0])}")
 
         # the questions header
-        key = questions_key(self.store.document_text(me.id))
-        if key:
-            rows = self.db.execute(
-                "SELECT id, substr(text, 1, 8000) FROM documents WHERE id != ? AND text LIKE '%ingezonden%'", (me.id,)
-            ).fetchall()
-            matches = [r[0] for r in rows if questions_key(r[1]) == key]
-            for doc in self.store.documents_by_ids(matches).values():
-                add(doc, f"both concern the vragen van {key[0].title()} (ingezonden {dutch_date(key[1])})")
+        for _, key in self.store.keys(me.id, "questions"):
+            members, _, day = key.partition("|")
+            for doc in self._keyed(("questions",), [key]):
+                add(doc, f"both concern the vragen van {members.title()} (ingezonden {dutch_date(day)})")
         return links
 
-    def _refs_of(self, doc_id: int, kind: str) -> list[tuple[str, str]]:
-        rows = self.db.execute("SELECT value, text FROM refs WHERE doc = ? AND kind = ?", (doc_id, kind))
-        return [(r[0], r[1]) for r in rows]
-
-    def _kenmerken_of(self, doc: DocumentRow) -> dict[str, str]:
+    def _kenmerken_of(self, doc_id: int) -> dict[str, str]:
+        """A document's kenmerken (its own, its Uw kenmerk, those its text cites) → where each stands."""
+        keys = self.store.keys(doc_id)
         found: dict[str, str] = {}
-        if doc.kenmerk:
-            found[_norm(doc.kenmerk)] = "kenmerk"
-        for token in _kenmerk_tokens(doc.uw_kenmerk):
-            found.setdefault(token, "Uw kenmerk")
-        for value, _ in self._refs_of(doc.id, "kenmerk"):
-            found.setdefault(_norm(value), "text")
+        for kind, place in _KENMERK_PLACES.items():
+            for key in (key for k, key in keys if k == kind):
+                found.setdefault(key, place)
         return found
 
     # dossier and citations ---------------------------------------------------------------------
@@ -335,7 +276,7 @@ class _Finder:
         me = self.me
         if not me.dossier:
             return []
-        docs = self._docs("dossier = ?", (me.dossier,))
+        docs = self._others(self.store.documents_in_dossier(me.dossier))
         docs.sort(key=lambda d: (_number(d.ondernummer), d.ondernummer or "", d.date or "", d.key))
         name = display_dossier(me.dossier)
         return [
@@ -346,35 +287,30 @@ class _Finder:
     def citations(self) -> list[_Link]:
         me, this = self.me, self.this
         links: list[_Link] = []
-        for value, text in self._refs("kamerstuk"):
-            dossier, _, number = value.partition(":")
-            for doc in self._docs("dossier = ? AND upper(ondernummer) = ?", (dossier, number.upper())):
-                links.append(_Link("cites", doc, f"{this} cites {_quoted(_display_kamerstuk(value), text)}, which it is", "kamerstuk"))
-        for value, text in self._refs("aanhangsel"):
-            for doc in self._docs("aanhangsel = ?", (value,)):
-                links.append(_Link("cites", doc, f"{this} cites {_quoted(display_aanhangsel(value), text)}, which it is", "aanhangsel"))
-        for value, text in self._refs("kenmerk"):
-            for doc in self._docs(f"{_norm_sql('kenmerk')} = ?", (_norm(value),)):
-                links.append(_Link("cites", doc, f"{this} cites kenmerk {value}, its kenmerk", "kenmerk"))
+        for ref in self.store.refs(me.id, "kamerstuk"):
+            dossier, _, number = ref.value.partition(":")
+            for doc in self._others(self.store.documents_by_kamerstuk(dossier, number)):
+                links.append(_Link("cites", doc, f"{this} cites {_quoted(_display_kamerstuk(ref.value), ref.text)}, which it is", "kamerstuk"))
+        for ref in self.store.refs(me.id, "aanhangsel"):
+            for doc in self._others(self.store.documents_with_aanhangsel([ref.value])):
+                links.append(_Link("cites", doc, f"{this} cites {_quoted(display_aanhangsel(ref.value), ref.text)}, which it is", "aanhangsel"))
+        for ref in self.store.refs(me.id, "kenmerk"):
+            for doc in self._others(self.store.documents_by_kenmerk(ref.value)):
+                links.append(_Link("cites", doc, f"{this} cites kenmerk {ref.value}, its kenmerk", "kenmerk"))
         if me.dossier and me.ondernummer:
             key = f"{me.dossier}:{re.sub(r'[^0-9A-Za-z]', '', me.ondernummer).upper()}"
-            for doc, text in self._citing("kamerstuk", "value = ?", key):
+            for doc, text in self._citing("kamerstuk", key):
                 links.append(_Link("cited_by", doc, f"it cites {this} as “{_short(text)}”", "kamerstuk"))
         if me.aanhangsel:
-            for doc, text in self._citing("aanhangsel", "value = ?", me.aanhangsel):
+            for doc, text in self._citing("aanhangsel", me.aanhangsel):
                 links.append(_Link("cited_by", doc, f"it cites {this} as “{_short(text)}”", "aanhangsel"))
         if me.kenmerk:
-            for doc, text in self._citing("kenmerk", f"{_norm_sql('value')} = ?", _norm(me.kenmerk)):
+            for doc in self._keyed(("cited_kenmerk",), [kenmerk_key(me.kenmerk)]):
                 links.append(_Link("cited_by", doc, f"it cites {_pos(this)} kenmerk {me.kenmerk}", "kenmerk"))
         return links
 
-    def _citing(self, kind: str, where: str, value: str) -> list[tuple[DocumentRow, str]]:
-        rows = self.db.execute(f"SELECT doc, text FROM refs WHERE kind = ? AND {where} AND doc != ?", (kind, value, self.me.id))
-        texts: dict[int, str] = {}
-        for doc_id, text in rows:
-            texts.setdefault(doc_id, text)
-        docs = self.store.documents_by_ids(list(texts))
-        return [(docs[i], texts[i]) for i in texts if i in docs]
+    def _citing(self, kind: str, value: str) -> list[tuple[DocumentRow, str]]:
+        return [(doc, text) for doc, text in self.store.documents_citing(kind, value) if doc.id != self.me.id]
 
     def explicit(self) -> list[_Link]:
         """Every explicit link, one per (kind, target), reasons of the same pair joined."""
@@ -466,9 +402,7 @@ def document_vectors(store: Store, model: str) -> tuple[np.ndarray, np.ndarray]:
     pids, matrix = store.passage_vectors(model)
     if len(pids) == 0:
         return np.zeros(0, dtype=np.int64), matrix
-    rows = store.db.execute("SELECT id, doc FROM passages ORDER BY id").fetchall()
-    all_pids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    all_docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    all_pids, all_docs = store.passage_docs()
     docs_of = all_docs[np.searchsorted(all_pids, pids)]
     doc_ids, inverse = np.unique(docs_of, return_inverse=True)
     sums = np.zeros((len(doc_ids), matrix.shape[1]), dtype=np.float64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 
 import numpy as np
@@ -22,7 +22,7 @@ from indexer.derived import DerivedIndexes
 from indexer.encoders import Encoder
 from indexer.records import DOC_TYPES
 from indexer.references import find_identifiers, normalise_dossier
-from indexer.store import DocumentRow, PassageRow, Store
+from indexer.store import DocumentFilter, DocumentRow, PassageRow, Store
 
 MODES = ("hybrid", "dense", "lexical")
 SORTS = ("relevance", "date")
@@ -36,24 +36,10 @@ _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
 
 @dataclass(frozen=True)
-class Filters:
-    """Restrictions on which documents may answer; every field optional and combined with AND.
-
-    Values are checked when the filters are made (BadQuery says which value and why), and every
-    value is matched literally: `%` or `_` in a sender is a character, not a pattern.
-    """
-
-    date_from: str | None = None
-    """ISO date or its prefix: "2023", "2023-05", "2023-05-01" (inclusive)."""
-    date_to: str | None = None
-    sender: str | None = None
-    """Substring of the sender, case-insensitive ("Financiën", "VWS")."""
-    doc_type: str | None = None
-    """One of `indexer.records.DOC_TYPES`, in any case."""
-    dossier: str | None = None
-    kenmerk: str | None = None
-    vergaderjaar: str | None = None
-    """Parliamentary year as stored ("2023-2024")."""
+class Filters(DocumentFilter):
+    """Restrictions on which documents may answer: the store's `DocumentFilter`, with its values
+    checked when the filters are made (BadQuery says which value and why). A dossier may be written
+    as a clerk writes it ("36 410 XVI"), a vergaderjaar as "2023/2024"."""
 
     def __post_init__(self) -> None:
         for name, value in ((n.name, getattr(self, n.name)) for n in fields(self)):
@@ -116,36 +102,18 @@ def allowed_documents(store: Store, filters: Filters) -> list[int] | None:
     """Ids of documents passing the filters, or None when there are no filters."""
     if not filters.active():
         return None
-    clauses, params = [], []
-    if filters.date_from:
-        clauses.append("date >= ?")
-        params.append(filters.date_from)
-    if filters.date_to:
-        clauses.append("date <= ?")
-        params.append(filters.date_to + "\uffff")
-    if filters.sender:
-        clauses.append("(instr(lower(sender), ?) OR instr(lower(sender_unit), ?) OR instr(lower(signatory), ?))")
-        params.extend([filters.sender.lower()] * 3)
-    if filters.doc_type:
-        clauses.append("lower(doc_type) = ?")
-        params.append(filters.doc_type.lower())
-    if filters.dossier:
-        clauses.append("dossier = ?")
-        params.append(normalise_dossier(filters.dossier) or filters.dossier)
-    if filters.kenmerk:
-        clauses.append("replace(lower(kenmerk), ' ', '') = ?")
-        params.append(filters.kenmerk.lower().replace(" ", ""))
-    if filters.vergaderjaar:
-        clauses.append("vergaderjaar = ?")
-        params.append(filters.vergaderjaar.replace("/", "-").replace("–", "-"))
-    return [d.id for d in store.documents("WHERE " + " AND ".join(clauses), params)]
+    stored = replace(
+        filters,
+        dossier=filters.dossier and (normalise_dossier(filters.dossier) or filters.dossier),
+        vergaderjaar=filters.vergaderjaar and filters.vergaderjaar.replace("/", "-").replace("–", "-"),
+    )
+    return store.documents_matching(stored)
 
 
 def kamerstuk_documents(store: Store, key: str) -> list[DocumentRow]:
-    """Documents that are Kamerstuk `key` ("36410-XVI:137"), earliest first; the number is compared
-    in capitals, as `kamerstuk_key` writes it ("5A"), whatever case the document printed."""
+    """Documents that are Kamerstuk `key` ("36410-XVI:137"), earliest first."""
     dossier, _, number = key.partition(":")
-    return store.documents("WHERE dossier = ? AND upper(ondernummer) = ? ORDER BY date, path", (dossier, number))
+    return store.documents_by_kamerstuk(dossier, number)
 
 
 def identifier_matches(store: Store, query: str) -> dict[int, str]:
@@ -161,14 +129,13 @@ def identifier_matches(store: Store, query: str) -> dict[int, str]:
             rows = kamerstuk_documents(store, ref.value)
             found, why = precise, f"Kamerstuk {ref.text or ref.value}"
         elif ref.kind == "kenmerk":
-            key = ref.value.lower().replace(" ", "")
-            rows = store.documents("WHERE replace(lower(kenmerk), ' ', '') = ?", (key,))
+            rows = store.documents_by_kenmerk(ref.value)
             found, why = precise, f"kenmerk {ref.value}"
         elif ref.kind == "aanhangsel":
-            rows = store.documents("WHERE aanhangsel = ?", (ref.value,))
+            rows = store.documents_with_aanhangsel([ref.value])
             found, why = precise, f"Aanhangsel {ref.text or ref.value}"
         elif ref.kind == "dossier":
-            rows = store.documents("WHERE dossier = ?", (ref.value,))
+            rows = store.documents_in_dossier(ref.value)
             found, why = dossier, f"dossier {ref.text or ref.value}"
         else:
             continue

@@ -22,7 +22,6 @@ from indexer.discover import discover
 from indexer.encoders import Encoder
 from indexer.extract_xml import sidecar_files
 from indexer.passages import DEFAULT_TARGET_TOKENS, split_passages
-from indexer.records import PAGE_SEPARATOR
 from indexer.report import FileError, IngestReport
 from indexer.store import Change, Store, file_sha256, text_hash
 from indexer.workers import MEMORY_MIB, Prepared, extract_all
@@ -157,12 +156,10 @@ def _under(path: str, root: str) -> bool:
 
 
 def _split(store: Store, encoder: Encoder, prepared: Prepared, passage_tokens: int) -> _Pending:
-    offsets, cursor = [], 0
-    for page in prepared.extraction.pages:
-        offsets.append((page.number, cursor))
-        cursor += len(page.text) + len(PAGE_SEPARATOR)
+    extraction = prepared.extraction
+    offsets = [(page.number, start) for page, start in zip(extraction.pages, extraction.page_starts())]
     passages = split_passages(
-        prepared.extraction.text, offsets, encoder.count_tokens, token_limit=encoder.token_limit, target_tokens=passage_tokens
+        extraction.text, offsets, encoder.count_tokens, token_limit=encoder.token_limit, target_tokens=passage_tokens
     )
     hashes = list(dict.fromkeys(text_hash(p.text) for p in passages))
     known = store.known_vectors(hashes, encoder.model_id)

@@ -30,7 +30,7 @@ from indexer.ministries import (
     ministry_in,
     most_named,
 )
-from indexer.records import DOC_TYPES, Extraction, LetterFields, Reference
+from indexer.records import DOC_TYPES, DocumentFields, Extraction, LetterFields, Reference
 from indexer.references import (
     aanhangsel_key,
     dossier_key,
@@ -447,7 +447,7 @@ def _uw_brief_date(text: str, labels: dict[str, str]) -> str | None:
 
 # --- the whole letter --------------------------------------------------------------------------
 
-_FIELD_NAMES = {f.name for f in dataclass_fields(LetterFields)} - {"references"}
+_FIELD_NAMES = {f.name for f in dataclass_fields(DocumentFields)}
 
 
 def parse_letter(extraction: Extraction, path: Path | None = None) -> LetterFields:

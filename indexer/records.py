@@ -44,6 +44,15 @@ class Extraction:
     def text(self) -> str:
         return PAGE_SEPARATOR.join(p.text for p in self.pages)
 
+    def page_starts(self) -> list[int]:
+        """Where each page begins in `text`: the one rule that passage spans and stored page
+        offsets both follow."""
+        starts, cursor = [], 0
+        for page in self.pages:
+            starts.append(cursor)
+            cursor += len(page.text) + len(PAGE_SEPARATOR)
+        return starts
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -59,8 +68,12 @@ class Reference:
 
 
 @dataclass
-class LetterFields:
-    """Typed metadata of one letter; every field optional because real letters omit most of them."""
+class DocumentFields:
+    """Typed metadata of one letter; every field optional because real letters omit most of them.
+
+    Declared once: `LetterFields` adds the references found in the text, and the store makes its
+    `documents` columns and its `DocumentRow` from these fields.
+    """
 
     doc_type: str | None = None
     """One of DOC_TYPES."""
@@ -90,6 +103,12 @@ class LetterFields:
     """"2023-2024"."""
     aanhangsel: str | None = None
     """Aanhangsel van de Handelingen id when the document is (or answers) Kamervragen, "ah-tk-20232024-1314"."""
+
+
+@dataclass
+class LetterFields(DocumentFields):
+    """What `letters.parse_letter` finds in a letter: its fields and the references in its text."""
+
     references: list[Reference] = field(default_factory=list)
     """Kamerstukken, kenmerken and Aanhangsels the text cites."""
 

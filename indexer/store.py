@@ -25,15 +25,27 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import ArchiveLocked, ArchiveNotFound, StoreError
-from indexer.records import Extraction, LetterFields, Passage, Reference
+from indexer.keys import document_keys, kenmerk_key
+from indexer.records import DocumentFields, Extraction, LetterFields, Passage, Reference
 
-FORMAT_VERSION = 1
-"""Bump when the schema changes; `Store.open` refuses archives from another version."""
+FORMAT_VERSION = 2
+"""Bump when the schema changes; `Store.open` upgrades the versions in UPGRADABLE and refuses others.
+
+1 → 2 added the `keys` table (lookup keys computed at ingest, `indexer.keys`) and the index on
+`documents(aanhangsel)`, and dropped the index on `documents(kenmerk)` (kenmerken are looked up by key)."""
+
+UPGRADABLE = (1,)
+"""Format versions a writable open upgrades in place: every schema statement is `IF NOT EXISTS`, so
+running SCHEMA creates what is new, and `keys` is filled from stored fields, references and texts
+(no passage or vector changes, so the derived indexes stay valid)."""
 
 STORE_FILE = "archive.sqlite"
 LOCK_FILE = "write.lock"
 
-SCHEMA = """
+FIELD_NAMES = [f.name for f in fields(DocumentFields)]
+"""The letter fields, one `documents` column each (TEXT, NULL when the letter lacks it)."""
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     id INTEGER PRIMARY KEY,
@@ -44,14 +56,19 @@ CREATE TABLE IF NOT EXISTS documents (
     format TEXT NOT NULL,
     text TEXT NOT NULL,
     sidebar TEXT NOT NULL DEFAULT '',
-    doc_type TEXT, title TEXT, date TEXT, sender TEXT, sender_unit TEXT, signatory TEXT,
-    addressee TEXT, kenmerk TEXT, uw_kenmerk TEXT, uw_brief_date TEXT, dossier TEXT,
-    ondernummer TEXT, vergaderjaar TEXT, aanhangsel TEXT,
+    {", ".join(f"{name} TEXT" for name in FIELD_NAMES)},
     added_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS documents_kenmerk ON documents(kenmerk);
 CREATE INDEX IF NOT EXISTS documents_dossier ON documents(dossier, ondernummer);
 CREATE INDEX IF NOT EXISTS documents_date ON documents(date);
+CREATE INDEX IF NOT EXISTS documents_aanhangsel ON documents(aanhangsel);
+CREATE TABLE IF NOT EXISTS keys (
+    doc INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (kind, key, doc)
+);
+CREATE INDEX IF NOT EXISTS keys_doc ON keys(doc);
 CREATE TABLE IF NOT EXISTS pages (
     doc INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     n INTEGER NOT NULL,
@@ -96,32 +113,45 @@ CREATE TABLE IF NOT EXISTS failures (
 );
 """
 
-FIELD_NAMES = [f.name for f in fields(LetterFields) if f.name != "references"]
-
-
 @dataclass
-class DocumentRow:
-    """A stored document's metadata, as citations, filters and `show` need it (no text)."""
+class StoredFile:
+    """Which stored file a row is."""
 
     id: int
     key: str
     path: str
     sha256: str
     format: str
-    doc_type: str | None = None
-    title: str | None = None
-    date: str | None = None
+
+
+@dataclass
+class DocumentRow(DocumentFields, StoredFile):
+    """A stored document's metadata, as citations, filters and `show` need it (no text).
+
+    Dataclass fields follow the reversed method order, so StoredFile's come first: a row reads
+    (and `show` prints it) id, key, path, sha256, format, then the letter fields.
+    """
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """Values a document's stored fields must have; every field optional, the given ones combined
+    with AND, each matched literally (`%` or `_` in a sender is a character, not a pattern)."""
+
+    date_from: str | None = None
+    """ISO date or its prefix: "2023", "2023-05", "2023-05-01" (inclusive)."""
+    date_to: str | None = None
+    """ISO date or its prefix, inclusive: "2023" takes in all of 2023."""
     sender: str | None = None
-    sender_unit: str | None = None
-    signatory: str | None = None
-    addressee: str | None = None
-    kenmerk: str | None = None
-    uw_kenmerk: str | None = None
-    uw_brief_date: str | None = None
+    """Substring of the sender, its unit or the signatory, case-insensitive ("Financiën", "VWS")."""
+    doc_type: str | None = None
+    """One of `indexer.records.DOC_TYPES`, in any case."""
     dossier: str | None = None
-    ondernummer: str | None = None
+    """As stored: "36410-XVI"."""
+    kenmerk: str | None = None
+    """In any spelling: compared by `kenmerk_key`."""
     vergaderjaar: str | None = None
-    aanhangsel: str | None = None
+    """Parliamentary year as stored ("2023-2024")."""
 
 
 DOCUMENT_COLUMNS = ", ".join(f.name for f in fields(DocumentRow))
@@ -400,7 +430,20 @@ class Store:
                 f"{path} has format_version {version!r}, not a number: the file was edited or damaged; "
                 "restore it from a backup or re-ingest into a new directory"
             )
-        if int(version) != FORMAT_VERSION:
+        if int(version) in UPGRADABLE and self.read_only:
+            self.close()
+            raise StoreError(
+                f"{self.directory} holds an archive in format {version}, which this version of archive upgrades "
+                f"to format {FORMAT_VERSION} (in seconds, nothing re-embedded) but cannot here, as it is read-only. "
+                "Open it once with write access, or use the version of archive that wrote it."
+            )
+        if int(version) in UPGRADABLE:
+            try:
+                self._upgrade()
+            except BaseException:
+                self.close()
+                raise
+        elif int(version) != FORMAT_VERSION:
             self.close()
             raise StoreError(
                 f"{self.directory} holds an archive in format {version}; this version of archive reads "
@@ -523,15 +566,28 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def documents(self, where: str = "", params: Sequence[object] = ()) -> list[DocumentRow]:
+    def _documents(self, where: str = "", params: Sequence[object] = ()) -> list[DocumentRow]:
         sql = f"SELECT {DOCUMENT_COLUMNS} FROM documents {where}"
         rows = [DocumentRow(**dict(row)) for row in self.db.execute(sql, params)]
         for row in rows:
             row.path = from_db_path(row.path)
         return rows
 
+    def documents(self) -> list[DocumentRow]:
+        """Every stored document, in the order they were added."""
+        return self._documents("ORDER BY id")
+
     def document(self, doc_id: int) -> DocumentRow | None:
-        found = self.documents("WHERE id = ?", (doc_id,))
+        found = self._documents("WHERE id = ?", (doc_id,))
+        return found[0] if found else None
+
+    def document_by_key(self, key: str) -> DocumentRow | None:
+        found = self._documents("WHERE key = ?", (key,))
+        return found[0] if found else None
+
+    def document_by_path(self, path: str) -> DocumentRow | None:
+        """The document stored from `path` (absolute, as ingest stored it)."""
+        found = self._documents("WHERE path = ?", (to_db_path(path),))
         return found[0] if found else None
 
     def documents_by_ids(self, ids: Sequence[int]) -> dict[int, DocumentRow]:
@@ -539,8 +595,108 @@ class Store:
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ",".join("?" * len(chunk))
-            out.update({d.id: d for d in self.documents(f"WHERE id IN ({marks})", chunk)})
+            out.update({d.id: d for d in self._documents(f"WHERE id IN ({marks})", chunk)})
         return out
+
+    def documents_by_keys(self, keys: Sequence[str]) -> dict[str, DocumentRow]:
+        """key → row for the stored documents among `keys` (unknown keys are left out)."""
+        out: dict[str, DocumentRow] = {}
+        for start in range(0, len(keys), 500):
+            chunk = list(keys[start : start + 500])
+            out.update({d.key: d for d in self._documents(f"WHERE key IN ({','.join('?' * len(chunk))})", chunk)})
+        return out
+
+    def documents_with_keys(self, kinds: Sequence[str], keys: Sequence[str]) -> list[DocumentRow]:
+        """Documents found under any of `keys` of any of `kinds` (see `indexer.keys`), in id order."""
+        if not kinds or not keys:
+            return []
+        kind_marks, key_marks = ",".join("?" * len(kinds)), ",".join("?" * len(keys))
+        return self._documents(
+            f"WHERE id IN (SELECT doc FROM keys WHERE kind IN ({kind_marks}) AND key IN ({key_marks})) ORDER BY id",
+            [*kinds, *keys],
+        )
+
+    def documents_by_kenmerk(self, kenmerk: str) -> list[DocumentRow]:
+        """Documents whose own kenmerk is `kenmerk`, compared without spaces and case, in id order."""
+        return self.documents_with_keys(("kenmerk",), (kenmerk_key(kenmerk),))
+
+    def documents_by_kamerstuk(self, dossier: str, number: str) -> list[DocumentRow]:
+        """Documents that are Kamerstuk `dossier`, nr. `number`, earliest first; the number is compared
+        in capitals ("5A" is "5a"), whatever case the document printed."""
+        return self._documents(
+            "WHERE dossier = ? AND upper(ondernummer) = ? ORDER BY date, path", (dossier, number.upper())
+        )
+
+    def documents_in_dossier(self, dossier: str) -> list[DocumentRow]:
+        """Documents of Kamerstuk dossier `dossier` ("36410-XVI"), in id order."""
+        return self._documents("WHERE dossier = ? ORDER BY id", (dossier,))
+
+    def documents_with_aanhangsel(self, values: Sequence[str]) -> list[DocumentRow]:
+        """Documents that are (or answer) one of the Aanhangsel numbers `values`, in id order."""
+        marks = ",".join("?" * len(values))
+        return self._documents(f"WHERE aanhangsel IN ({marks}) ORDER BY id", list(values)) if values else []
+
+    def documents_dated(self, date: str) -> list[DocumentRow]:
+        """Documents dated `date` (ISO), in id order."""
+        return self._documents("WHERE date = ? ORDER BY id", (date,))
+
+    def documents_answering_date(self, date: str) -> list[DocumentRow]:
+        """Documents that answer a letter dated `date` ("uw brief van …"), in id order."""
+        return self._documents("WHERE uw_brief_date = ? ORDER BY id", (date,))
+
+    def documents_citing(self, kind: str, value: str) -> list[tuple[DocumentRow, str]]:
+        """(document, the words it used) for each document whose text cites `value` as a reference of
+        `kind` (`Reference.value`, e.g. kamerstuk "36410-XVI:137"), its first citation's words."""
+        texts: dict[int, str] = {}
+        for doc_id, text in self.db.execute(
+            "SELECT doc, text FROM refs WHERE kind = ? AND value = ? ORDER BY rowid", (kind, value)
+        ):
+            texts.setdefault(doc_id, text)
+        docs = self.documents_by_ids(list(texts))
+        return [(docs[i], texts[i]) for i in texts if i in docs]
+
+    def documents_matching(self, where: DocumentFilter) -> list[int]:
+        """Ids of the documents whose stored fields pass `where`, in id order."""
+        clauses, params = ["1"], []
+        if where.date_from:
+            clauses.append("date >= ?")
+            params.append(where.date_from)
+        if where.date_to:
+            clauses.append("date <= ?")
+            params.append(where.date_to + "\uffff")  # "2023" takes in "2023-12-31"
+        if where.sender:
+            clauses.append("(instr(lower(sender), ?) OR instr(lower(sender_unit), ?) OR instr(lower(signatory), ?))")
+            params.extend([where.sender.lower()] * 3)
+        if where.doc_type:
+            clauses.append("lower(doc_type) = ?")
+            params.append(where.doc_type.lower())
+        if where.dossier:
+            clauses.append("dossier = ?")
+            params.append(where.dossier)
+        if where.kenmerk:
+            clauses.append("id IN (SELECT doc FROM keys WHERE kind = 'kenmerk' AND key = ?)")
+            params.append(kenmerk_key(where.kenmerk))
+        if where.vergaderjaar:
+            clauses.append("vergaderjaar = ?")
+            params.append(where.vergaderjaar)
+        sql = f"SELECT id FROM documents WHERE {' AND '.join(clauses)} ORDER BY id"
+        return [r[0] for r in self.db.execute(sql, params)]
+
+    def keys(self, doc_id: int, kind: str | None = None) -> list[tuple[str, str]]:
+        """(kind, key) pairs under which a document is found (see `indexer.keys`), or those of one kind,
+        in the order `document_keys` gave them (a Uw kenmerk field's kenmerken as the field lists them)."""
+        rows = self.db.execute(
+            "SELECT kind, key FROM keys WHERE doc = ? AND (? IS NULL OR kind = ?) ORDER BY rowid", (doc_id, kind, kind)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def document_head(self, doc_id: int, chars: int) -> str:
+        """The letterhead: the first `chars` of the colophon the extractor set apart, a newline, and
+        the first `chars` of the text ("" for an unknown id)."""
+        row = self.db.execute(
+            "SELECT substr(sidebar, 1, ?), substr(text, 1, ?) FROM documents WHERE id = ?", (chars, chars, doc_id)
+        ).fetchone()
+        return f"{row[0]}\n{row[1]}" if row else ""
 
     def document_text(self, doc_id: int) -> str:
         row = self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
@@ -580,6 +736,13 @@ class Store:
             marks = ",".join("?" * len(chunk))
             out.extend(r[0] for r in self.db.execute(f"SELECT id FROM passages WHERE doc IN ({marks})", chunk))
         return np.asarray(out, dtype=np.int64)
+
+    def passage_docs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids ascending, the document of each): every passage's document, as arrays."""
+        rows = self.db.execute("SELECT id, doc FROM passages ORDER BY id").fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, docs
 
     def passage_rows(self, ids: Sequence[int] | None = None) -> Iterator[tuple[int, int, str]]:
         """(passage id, doc id, text) of every passage (or `ids`): what the lexical index is built from."""
@@ -630,8 +793,12 @@ class Store:
         rows = self.db.execute("SELECT path, stage, error FROM failures ORDER BY path")
         return [{"path": from_db_path(r[0]), "stage": r[1], "error": r[2]} for r in rows]
 
-    def refs(self, doc_id: int) -> list[Reference]:
-        rows = self.db.execute("SELECT kind, value, text FROM refs WHERE doc = ?", (doc_id,))
+    def refs(self, doc_id: int, kind: str | None = None) -> list[Reference]:
+        """The references a document's text cites (or those of one kind), in the order it cites them."""
+        rows = self.db.execute(
+            "SELECT kind, value, text FROM refs WHERE doc = ? AND (? IS NULL OR kind = ?) ORDER BY rowid",
+            (doc_id, kind, kind),
+        )
         return [Reference(r[0], r[1], r[2]) for r in rows]
 
     def counts(self) -> dict[str, int]:
@@ -687,12 +854,13 @@ class Store:
                 [key, to_db_path(path), sha256, size, format, text, extraction.sidebar, time.time(), *values.values()],
             )
             doc_id = int(cursor.lastrowid)
-            offset = 0
-            page_rows = []
-            for page in extraction.pages:
-                page_rows.append((doc_id, page.number, offset, offset + len(page.text), int(page.ocr)))
-                offset += len(page.text) + 2
-            self.db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?, ?)", page_rows)
+            self.db.executemany(
+                "INSERT INTO pages VALUES (?, ?, ?, ?, ?)",
+                [
+                    (doc_id, page.number, start, start + len(page.text), int(page.ocr))
+                    for page, start in zip(extraction.pages, extraction.page_starts())
+                ],
+            )
             for seq, passage in enumerate(passages):
                 cursor = self.db.execute(
                     "INSERT INTO passages (doc, seq, page_start, page_end, char_start, char_end, text, text_hash)"
@@ -709,10 +877,40 @@ class Store:
                 "INSERT INTO refs VALUES (?, ?, ?, ?)",
                 [(doc_id, r.kind, r.value, r.text) for r in dict.fromkeys(letter.references)],
             )
+            self._write_keys(doc_id, letter, text)
             self.db.execute("DELETE FROM failures WHERE path = ?", (to_db_path(path),))
             self._drop_orphan_vectors(old_hashes)
             self._bump_generation()
         return change
+
+    def _write_keys(self, doc_id: int, letter: LetterFields, text: str) -> None:
+        self.db.executemany(
+            "INSERT INTO keys VALUES (?, ?, ?)", [(doc_id, kind, key) for kind, key in document_keys(letter, text)]
+        )
+
+    def _upgrade(self) -> None:
+        """Bring an archive of an UPGRADABLE format to FORMAT_VERSION, in one transaction under the
+        writer lock (a writer of the old format must not add documents without keys meanwhile).
+
+        Each document's lookup keys are computed from what is stored (its kenmerk fields, its
+        references and its text), exactly as ingest computes them; passages, vectors and the
+        generation are left alone, so nothing is re-embedded and the derived indexes stay valid.
+        """
+        with self.writer_lock(), self.transaction():
+            if int(self._meta_raw("format_version") or 0) not in UPGRADABLE:
+                return  # another process upgraded it while this one waited
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute("DROP INDEX IF EXISTS documents_kenmerk")
+            self.db.execute("DELETE FROM keys")
+            for (doc_id,) in self.db.execute("SELECT id FROM documents ORDER BY id").fetchall():
+                kenmerk, uw_kenmerk, text = self.db.execute(
+                    "SELECT kenmerk, uw_kenmerk, text FROM documents WHERE id = ?", (doc_id,)
+                ).fetchone()
+                letter = LetterFields(kenmerk=kenmerk, uw_kenmerk=uw_kenmerk, references=self.refs(doc_id))
+                self._write_keys(doc_id, letter, text)
+            self.db.execute("UPDATE meta SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),))
 
     def record_failure(self, path: str, sha256: str | None, stage: str, error: str) -> None:
         """Remember a file that could not be ingested; what was stored for it before stays."""
@@ -786,13 +984,3 @@ class Store:
         if bad_spans:
             problems.append(f"{bad_spans} passages whose span does not match their document text")
         return problems
-
-    # --- reads for the web app
-
-    def documents_by_keys(self, keys: Sequence[str]) -> dict[str, DocumentRow]:
-        """key → row for the stored documents among `keys` (unknown keys are left out)."""
-        out: dict[str, DocumentRow] = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start : start + 500])
-            out.update({d.key: d for d in self.documents(f"WHERE key IN ({','.join('?' * len(chunk))})", chunk)})
-        return out

@@ -100,7 +100,7 @@ def whole_document_hits(archive_dir: Path, counts: dict[str, int]) -> int:
                 hits = archive.search(query, k=50, mode=mode)
                 with archive.store.snapshot():
                     for hit in hits:
-                        [doc] = archive.store.documents("WHERE key = ?", (hit.document,))
+                        doc = archive.store.document_by_key(hit.document)
                         passages = archive.store.passages(archive.store.passage_ids([doc.id]).tolist())
                         assert passages[hit.passage_id].text == hit.text
                         assert len(passages) == counts[original_name(doc.path)], f"{doc.path} is half stored"

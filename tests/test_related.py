@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from archive import Archive, Relation
 from archive.cli import cli
-from archive.related import KINDS, display_aanhangsel, questions_key, role
+from archive.related import KINDS, display_aanhangsel, role
+from indexer.keys import questions_key
 from indexer.store import DocumentRow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "letters"
@@ -205,8 +206,8 @@ def test_questions_key_reads_the_header_as_questions_and_answers_print_it() -> N
     answer = ("Hierbij ontvangt u de antwoorden op de vragen van het lid Van Dijkhuizen (GroenLinks-PvdA) over Y "
               "(ingezonden 12 maart 2024, kenmerk 2024Z04567).")
     wrapped = "Vragen van de leden Erkens (VVD) en\nGrinwis (ChristenUnie) aan de Minister voor Klimaat en Energie over het\nartikel (ingezonden 18 juni\n2024)."
-    assert questions_key(question) == questions_key(answer) == ("van dijkhuizen", "2024-03-12")
-    assert questions_key(wrapped) == ("erkens en grinwis", "2024-06-18")
+    assert questions_key(question) == questions_key(answer) == "van dijkhuizen|2024-03-12"
+    assert questions_key(wrapped) == "erkens en grinwis|2024-06-18"
     assert questions_key("Geachte voorzitter, hierbij de brief.") is None
 
 

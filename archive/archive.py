@@ -327,8 +327,7 @@ class Archive:
         row = self.resolve(doc)
         if thread:
             return reply_thread(self.store, row)
-        model = self.store.model()
-        return related(self.store, row, model=model[0] if model else None, k_similar=k_similar)
+        return related(self.store, row, document_vectors=self.indexes.document_vectors(), k_similar=k_similar)
 
     # --- for the web app (archive/web): one call per page or endpoint
 

@@ -387,38 +387,14 @@ def _order(link: _Link) -> tuple:
 
 # --- similar content ---------------------------------------------------------------------------
 
-_DOC_VECTORS: dict[tuple[str, int, str], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def document_vectors(store: Store, model: str) -> tuple[np.ndarray, np.ndarray]:
-    """(document ids, matrix): each document's mean passage vector, L2-normalised.
-
-    Computed from stored vectors and kept for the store's current generation, so repeated calls
-    (a bench, a server) pay for it once per change of the archive.
-    """
-    key = (str(store.directory), store.generation, model)
-    if key in _DOC_VECTORS:
-        return _DOC_VECTORS[key]
-    pids, matrix = store.passage_vectors(model)
-    if len(pids) == 0:
-        return np.zeros(0, dtype=np.int64), matrix
-    all_pids, all_docs = store.passage_docs()
-    docs_of = all_docs[np.searchsorted(all_pids, pids)]
-    doc_ids, inverse = np.unique(docs_of, return_inverse=True)
-    sums = np.zeros((len(doc_ids), matrix.shape[1]), dtype=np.float64)
-    np.add.at(sums, inverse, matrix)
-    norms = np.linalg.norm(sums, axis=1, keepdims=True)
-    vectors = (sums / np.where(norms == 0, 1, norms)).astype(np.float32)
-    _DOC_VECTORS.clear()
-    _DOC_VECTORS[key] = (doc_ids, vectors)
-    return doc_ids, vectors
-
-
-def similar(store: Store, me: DocumentRow, model: str, k: int, exclude: set[int]) -> list[Relation]:
-    """The k documents whose mean passage vector is closest to this one's, skipping `exclude`."""
+def similar(
+    store: Store, me: DocumentRow, document_vectors: tuple[np.ndarray, np.ndarray], k: int, exclude: set[int]
+) -> list[Relation]:
+    """The k documents whose mean passage vector (`document_vectors`: ids, matrix) is closest to
+    this one's, skipping `exclude`."""
     if k <= 0:
         return []
-    doc_ids, vectors = document_vectors(store, model)
+    doc_ids, vectors = document_vectors
     where = np.flatnonzero(doc_ids == me.id)
     if not len(where):
         return []
@@ -442,17 +418,19 @@ def similar(store: Store, me: DocumentRow, model: str, k: int, exclude: set[int]
 
 # --- entry points ------------------------------------------------------------------------------
 
-def related(store: Store, me: DocumentRow, *, model: str | None, k_similar: int = 5) -> list[Relation]:
+def related(
+    store: Store, me: DocumentRow, *, document_vectors: tuple[np.ndarray, np.ndarray] | None, k_similar: int = 5
+) -> list[Relation]:
     """Every document related to `me`, grouped in KINDS order, each with its reason.
 
     Explicit links come from stored fields and references; "similar" lists the `k_similar`
-    nearest documents by mean passage vector that are not already listed.
+    nearest documents by mean passage vector (`document_vectors`) that are not already listed.
     """
     with store.snapshot():
         links = sorted(_Finder(store, me).explicit(), key=_order)
         relations = [_relation(link) for link in links]
-        if model:
-            relations += similar(store, me, model, k_similar, {link.target.id for link in links})
+        if document_vectors is not None:
+            relations += similar(store, me, document_vectors, k_similar, {link.target.id for link in links})
     return relations
 
 

@@ -89,7 +89,7 @@ def hostile_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / HOSTILE_NAME).write_text(HOSTILE_TEXT, encoding="utf-8")
     shutil.copy(REPO / "corpus" / "brief-financien-2022-04-13.txt", folder)
     path = tmp_path_factory.mktemp("hostile-archive")
-    with Archive.open(path) as archive:
+    with Archive.open(path, create=True) as archive:
         report = archive.ingest([folder])
     assert report.ok, report.failed
     return path

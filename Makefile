@@ -17,10 +17,12 @@ $(BIN)/archive: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# Tesseract with Dutch for scanned pages, poppler for pdftotext in benchmarks.
+# Tesseract with Dutch for scanned pages, poppler for pdftotext in benchmarks, OpenTaal's Dutch word
+# list (wdutch) for splitting compounds in the lexical index.
 system:
 	@command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx nld || \
 	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q tesseract-ocr tesseract-ocr-nld poppler-utils)
+	@test -s /usr/share/dict/dutch || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wdutch)
 
 setup: system $(BIN)/archive
 

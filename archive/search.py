@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 
+from archive.boilerplate import strip as strip_boilerplate
 from archive.citations import Citation, cite
 from archive.errors import BadQuery
 from archive.fusion import DENSE_WEIGHT, fuse
@@ -186,12 +187,13 @@ def search(
         dense: dict[int, float] = {}
         lexical: dict[int, float] = {}
         vector = None
+        text = strip_boilerplate(query)  # the subject, for both halves; identifiers read the query as typed
         if mode in ("hybrid", "dense") and len(indexes.vectors()):
-            vector = encoder.query(query)
+            vector = encoder.query(text)
             allowed_passages = None if allowed is None else store.passage_ids(allowed)
             dense = dict(indexes.vectors().search(vector[None, :], depth, allowed=allowed_passages)[0])
         if mode in ("hybrid", "lexical"):
-            lexical = dict(indexes.lexical().search(query, depth, allowed_docs=allowed))
+            lexical = dict(indexes.lexical().search(text, depth, allowed_docs=allowed))
         matches = identifier_matches(store, query) if mode == "hybrid" else {}
         if allowed is not None:
             matches = {d: why for d, why in matches.items() if d in set(allowed)}

@@ -22,10 +22,11 @@ produce. The choices, each checked on the moties and the seed letters in shared/
   "Kamerstuk 36410-XVI, nr. 137" share 36410, xvi, 36410xvi, nr and 137.
 - **Stop words**: Snowball's Dutch list (the one `bm25s.stopwords.STOPWORDS_DUTCH` carries),
   dropped only as stand-alone words or parts, never from a joined identifier.
-- **No dictionary compound splitting.** Splitting "stikstofuitstoot" needs a vocabulary; one
-  learnt from the corpus would make analysis depend on the index's contents (queries and passages
-  analysed at different times would disagree) and none ships offline. Hyphenated compounds are
-  split (above), and the dense side matches closed compounds by meaning.
+- **Closed compounds also yield their parts**, split by `indexer.decompound` against OpenTaal's
+  word list: "stikstofuitstoot" → stikstofuitstoot, stikstof, uitstoot, so "uitstoot van stikstof"
+  finds it. A fixed list, not one learnt from the corpus, keeps analysis independent of the index's
+  contents (queries and passages analysed at different times agree); the list's identity is part
+  of ANALYSIS_VERSION. Hyphenated compounds are split as identifiers (above).
 - A word with one or two digits glued to its end ("onderwijs1", "begroting3") is a footnote
   marker lost in PDF extraction: the word is emitted as well as the token as printed.
 - Single letters and tokens longer than 64 characters are dropped: initials and list markers are
@@ -42,6 +43,8 @@ from pathlib import Path
 
 import Stemmer
 
+from indexer import decompound
+
 
 def _snowball_dutch_stopwords() -> frozenset[str]:
     """bm25s's copy of Snowball's Dutch stop list, read from its module file: `import bm25s` pulls in
@@ -57,8 +60,9 @@ def _snowball_dutch_stopwords() -> frozenset[str]:
 STEMMER_ALGORITHM = "dutch_porter"
 """Recorded in the lexical index's stamp: changing it means the index must be rebuilt."""
 
-ANALYSIS_VERSION = 1
-"""Bumped whenever `analyse` changes its output, so that stamped indexes are rebuilt."""
+ANALYSIS_VERSION = f"2+{decompound.WORDLIST_ID}"
+"""Bumped whenever `analyse` changes its output, so that stamped indexes are rebuilt; it names the
+word list that split compounds, since another list (or none) gives other terms."""
 
 MAX_TOKEN_CHARS = 64
 
@@ -103,6 +107,15 @@ def _word(token: str) -> str | None:
     return folded if 0 < len(folded) <= MAX_TOKEN_CHARS else None
 
 
+@lru_cache(maxsize=200_000)
+def _compound_parts(token: str) -> tuple[str, ...]:
+    """The terms of a closed compound's parts ("stikstofuitstoot" → stikstof, uitstoot), or ()."""
+    if not token.isalpha() or token in _STOPWORDS:
+        return ()
+    parts = decompound.split(token)
+    return tuple(word for part in parts if (word := _word(part)) is not None) if parts else ()
+
+
 def _joined(parts: list[str]) -> str | None:
     """The identifier form of a connected run: its parts glued together, stemmed only if all letters."""
     token = "".join(parts)
@@ -133,6 +146,7 @@ def analyse(text: str) -> list[str]:
         if run.isalpha():  # the common case: one plain word
             if (word := _word(run)) is not None:
                 tokens.append(word)
+                tokens.extend(_compound_parts(run))
             continue
         parts = _SPLIT_CONNECTORS.split(run)
         if len(parts) > 1:
@@ -142,6 +156,7 @@ def analyse(text: str) -> list[str]:
         for part in parts:
             if (word := _word(part)) is not None:
                 tokens.append(word)
+                tokens.extend(_compound_parts(part))
             if part[-1].isdigit() and (footnote := _FOOTNOTE.fullmatch(part)) and (word := _word(footnote.group(1))):
                 tokens.append(word)
     return tokens

@@ -1,9 +1,13 @@
-"""Kamerstuk, Aanhangsel and kenmerk references: find them in letters and in queries, one normal form.
+"""References and identifiers: find them in letters and in queries, one normal form.
 
 Letters cite parliamentary papers in many spellings ("Kamerstuk 32 545, nr. 143", "Kamerstukken II
 2022/23, 36 200 VII, nr. 5", "Kamerstuk 36 410-XVI, nr. 137", "(Kamerstukken 29 544 en 31 311)").
 Search has to match a query typed in yet another spelling, so both sides reduce a reference to the
 same key: kamerstuk "36410-XVI:137", dossier "36410-XVI", aanhangsel "ah-tk-20232024-1314".
+The other kinds a clerk types, with their keys: TK zaak "2024Z02422" (zaak- and documentnummers of
+the Tweede Kamer), EU document "COM(2021) 726" (COM, SWD, SEC, JOIN), ECLI "ECLI:NL:RVS:2023:1234",
+Staatsblad "stb-2015-511" and Staatscourant "stcrt-2022-7656" (the officielebekendmakingen ids),
+Woo document "615067" ("VWS-WOO-615067", "Woo-document 615067"), and kenmerk as printed.
 Text extracted from PDFs sometimes spaces digits apart ("2 9 240"), so numbers tolerate single spaces.
 """
 
@@ -51,6 +55,24 @@ _KENMERK_IN_TEXT = re.compile(
     rf"(?:\b(?:[Kk]enmerk|[Rr]eferentie|[Zz]aaknummer)(?:en)?{_SP}*:?{_SP}*(?:nr\.?{_SP}*)?(?P<labelled>{_KENMERK_TOKEN})"
     rf"|(?<![\w/-])(?P<bare>{_UNLABELLED_KENMERK})(?![\w/]))"
 )
+
+_ZAAK = re.compile(rf"(?<![\w/-]){_TK_ZAAK}(?![\w/])", re.IGNORECASE)
+_EU_DOCUMENT = re.compile(
+    rf"\b(?P<series>(?i:COM|SWD|SEC|JOIN)){_SP}?(?:\({_SP}?(?P<year>(?:19|20)\d\d){_SP}?\)|/(?P<year2>(?:19|20)\d\d)/|{_SP}(?P<year3>(?:19|20)\d\d){_SP})"
+    rf"{_SP}?(?P<nr>\d{{1,4}})(?!\d)"
+)
+"""European Commission documents: "COM(2021) 726", "SWD (2022) 546", EUR-Lex "COM/2021/0726", typed "COM 2021 726"."""
+_ECLI = re.compile(r"\bECLI:[A-Z]{2}:[A-Z0-9]{1,7}:\d{4}:[A-Z0-9.]{1,25}(?<!\.)", re.IGNORECASE)
+_GAZETTE = re.compile(
+    rf"\b(?P<name>Stb|Staatsblad|Stcrt|Staatscourant)\.?,?{_SP}*(?P<year>(?:18|19|20)\d\d),?{_SP}*(?:(?:nr|nummer)\.?{_SP}*)?(?P<nr>\d{{1,6}})(?![\d-])"
+    rf"|\b(?P<id>stb|stcrt)-(?P<id_year>(?:18|19|20)\d\d)-(?P<id_nr>\d{{1,6}})\b",
+    re.IGNORECASE,
+)
+"""Staatsblad and Staatscourant: "Stb. 2015, 511", "Staatscourant 2022, nr. 7656", "stcrt-2022-7656"."""
+_WOO = re.compile(
+    rf"\b(?:[A-Z]{{2,6}}-WOO-|Woo-?{_SP}?document(?:nummer|nr\.?)?{_SP}*:?{_SP}*)(?P<nr>\d{{4,8}})(?!\d)", re.IGNORECASE
+)
+"""Woo document numbers: "VWS-WOO-615067" (file names, running headers), "Woo-document 615067"."""
 
 
 def _digits(s: str) -> str:
@@ -157,7 +179,26 @@ def find_references(text: str) -> list[Reference]:
         token = _clean_kenmerk(match["labelled"] or match["bare"])
         if len(_digits(token)) >= 4 and not re.fullmatch(r"(?:19|20)\d\d", token):
             found.append((match.start(), Reference("kenmerk", token, match.group().strip())))
+    found += [(m.start(), r) for m, r in _other_identifiers(text)]
     return _unique(sorted(found, key=lambda item: item[0]))
+
+
+def _other_identifiers(text: str) -> list[tuple[re.Match[str], Reference]]:
+    """TK zaak numbers, EU documents, ECLIs, Staatsblad/Staatscourant and Woo document numbers.
+
+    A zaak number is also a kenmerk (letters answer "Uw kenmerk 2024Z04567", and `related` links
+    them by it), so it is reported under both kinds."""
+    found = [(m, Reference("zaak", m.group().upper(), m.group())) for m in _ZAAK.finditer(text)]
+    for m in _EU_DOCUMENT.finditer(text):
+        year = m["year"] or m["year2"] or m["year3"]
+        found.append((m, Reference("eu", f"{m['series'].upper()}({year}) {int(m['nr'])}", m.group())))
+    found += [(m, Reference("ecli", m.group().upper(), m.group())) for m in _ECLI.finditer(text)]
+    for m in _GAZETTE.finditer(text):
+        name, year, nr = (m["name"], m["year"], m["nr"]) if m["name"] else (m["id"], m["id_year"], m["id_nr"])
+        kind, prefix = ("staatsblad", "stb") if name.lower().startswith(("stb", "staatsb")) else ("staatscourant", "stcrt")
+        found.append((m, Reference(kind, f"{prefix}-{year}-{int(nr)}", m.group())))
+    found += [(m, Reference("woo", str(int(m["nr"])), m.group())) for m in _WOO.finditer(text)]
+    return found
 
 
 def _unique(found: list[tuple[int, Reference]]) -> list[Reference]:

@@ -69,7 +69,9 @@ def test_vws_kamerbrief_seed(read: Callable[[Path], Extraction]) -> None:
     assert letter.signatory == "De Minister van Volksgezondheid, Welzijn en Sport, C. Helder"
     assert letter.addressee == "Aan de Voorzitter van de Tweede Kamer der Staten-Generaal"
     assert letter.title == "Brief van de minister van Volksgezondheid, Welzijn en Sport"
-    assert [(r.kind, r.value) for r in letter.references] == [("kenmerk", "2024Z00446"), ("kenmerk", "2024Z02422")]
+    assert [(r.kind, r.value) for r in letter.references] == [
+        ("kenmerk", "2024Z00446"), ("zaak", "2024Z00446"), ("kenmerk", "2024Z02422"), ("zaak", "2024Z02422")
+    ]
 
 
 def test_pdftotext_kamerbrief_with_labels_stacked_above_values() -> None:

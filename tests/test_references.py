@@ -14,6 +14,7 @@ from indexer.references import (
 )
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+KINDS = {"kamerstuk", "dossier", "kenmerk", "aanhangsel", "zaak", "eu", "ecli", "staatsblad", "staatscourant", "woo"}
 
 
 def keys(text: str) -> list[tuple[str, str]]:
@@ -42,8 +43,21 @@ def keys(text: str) -> list[tuple[str, str]]:
         ("Aanhangsel Handelingen II 2023/24, nr. 1314", [("aanhangsel", "ah-tk-20232024-1314")]),
         ("Aanhangsel van de Handelingen, vergaderjaar 2023-2024, nr. 1314", [("aanhangsel", "ah-tk-20232024-1314")]),
         ("https://zoek.officielebekendmakingen.nl/ah-tk-20232024-1314", [("aanhangsel", "ah-tk-20232024-1314")]),
-        ("(bericht vertrek hoogste ambtenaar ministerie; kenmerk 2024Z00446)", [("kenmerk", "2024Z00446")]),
-        ("Zie ook de Nationale Grondstoffenstrategie (Kamerstuk 2022Z24775)", [("kenmerk", "2022Z24775")]),
+        (
+            "(bericht vertrek hoogste ambtenaar ministerie; kenmerk 2024Z00446)",
+            [("kenmerk", "2024Z00446"), ("zaak", "2024Z00446")],
+        ),
+        (
+            "Zie ook de Nationale Grondstoffenstrategie (Kamerstuk 2022Z24775)",
+            [("kenmerk", "2022Z24775"), ("zaak", "2022Z24775")],
+        ),
+        ("(tijdelijk nummer 2022D57072, zie site)", [("kenmerk", "2022D57072"), ("zaak", "2022D57072")]),
+        ("het voorstel (COM(2021) 726) en de bijlage SWD(2021) 346", [("eu", "COM(2021) 726"), ("eu", "SWD(2021) 346")]),
+        ("zie SEC(2022)546 en JOIN (2023) 12", [("eu", "SEC(2022) 546"), ("eu", "JOIN(2023) 12")]),
+        ("uitspraak ECLI:NL:RVS:2023:1234.", [("ecli", "ECLI:NL:RVS:2023:1234")]),
+        ("(Stb. 2015, 511) en Stcrt. 2022, 7656", [("staatsblad", "stb-2015-511"), ("staatscourant", "stcrt-2022-7656")]),
+        ("Staatsblad 2021, nr. 500", [("staatsblad", "stb-2021-500")]),
+        ("VWS-WOO-183586-RE_nieuw_thuisblijf", [("woo", "183586")]),
         ("onze brief met kenmerk 2022-0000088502.", [("kenmerk", "2022-0000088502")]),
         ("Op 9 maart 2022 hebben wij 36 medewerkers gesproken.", []),
     ],
@@ -93,12 +107,33 @@ def test_normalise_dossier(query: str, dossier: str | None) -> None:
         ("motie 36410-V-68", [("kamerstuk", "36410-V:68")]),
         ("kamerstuk 31409-389", [("kamerstuk", "31409:389")]),
         ("21501-32-1505 meststoffen", [("kamerstuk", "21501-32:1505")]),
+        ("zaak 2024Z02422", [("kenmerk", "2024Z02422"), ("zaak", "2024Z02422")]),
+        ("BNC-fiche COM 2021 726", [("eu", "COM(2021) 726")]),
+        ("eur-lex COM/2021/0726 final", [("eu", "COM(2021) 726")]),
+        ("ecli:nl:hr:2020:1234 uitspraak", [("ecli", "ECLI:NL:HR:2020:1234")]),
+        ("stb-2013-438", [("staatsblad", "stb-2013-438")]),
+        ("Staatscourant 2022 nr 4903", [("staatscourant", "stcrt-2022-4903")]),
+        ("VWS-WOO-190047 vergelijking doelgroepen", [("woo", "190047")]),
+        ("Woo-document 615067 sneltesten", [("woo", "615067"), ("kenmerk", "615067")]),
         ("wat kost de ov-chipkaart in 2024", []),
+        ("de commissie (COM) vergaderde in 2021 over 726 zaken", []),
         ("brief aan Postbus 20201 over € 15000 of 1.250.000 euro", []),
     ],
 )
 def test_find_identifiers_in_queries(query: str, expected: list[tuple[str, str]]) -> None:
     assert [(r.kind, r.value) for r in find_identifiers(query)] == expected
+
+
+def test_identifiers_of_real_documents() -> None:
+    """Each new kind as printed in the shared corpus: an EU id in a BNC-fiche, a TK documentnummer
+    in an Aanhangsel footnote, Staatsblad/Staatscourant citations in the OCW documents."""
+    found: set[tuple[str, str]] = set()
+    for path in (CORPUS / "reference_text").rglob("*.txt"):
+        found.update((r.kind, r.value) for r in find_references(path.read_text(encoding="utf-8")))
+    for path in (CORPUS / "text").rglob("*.txt"):
+        found.update((r.kind, r.value) for r in find_references(path.read_text(encoding="utf-8")))
+    assert {("eu", "COM(2021) 726"), ("zaak", "2022D25169"), ("staatsblad", "stb-2015-511"),
+            ("staatscourant", "stcrt-2022-7656")} <= found
 
 
 def test_footnotes_of_a_real_kamerbrief() -> None:
@@ -112,6 +147,7 @@ def test_footnotes_of_a_real_kamerbrief() -> None:
     st.text(
         alphabet=st.sampled_from(
             "Kamerstukn II 2023/24, 36 410-XVI nr. 137 en / kenmerk Z Aanhangsel Handelingen ah-tk-\n"
+            "COM(SWD) ECLI:NL Stb. Stcrt-WOO Woo-document"
         ),
         max_size=400,
     )
@@ -119,7 +155,7 @@ def test_footnotes_of_a_real_kamerbrief() -> None:
 @settings(max_examples=400, deadline=None)
 def test_never_raises_on_citation_like_noise(text: str) -> None:
     for ref in find_references(text) + find_identifiers(text):
-        assert ref.kind in {"kamerstuk", "dossier", "kenmerk", "aanhangsel"} and ref.value
+        assert ref.kind in KINDS and ref.value
 
 
 @given(st.text(max_size=400))

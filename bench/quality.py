@@ -1,0 +1,213 @@
+"""Search quality on both dev sets, per mode, for the current code or a variant of one query-side step.
+
+    python bench/quality.py --archive DIR [--fusion convex:0.9 rrf:0.5 zscore:0.5 ...]
+
+Two sets of different origin, so that a choice tuned on one is checked on the other:
+
+- `eval/dev_queries.jsonl` (111 queries written after reading the documents), judged per document
+  as `archive eval` does: MRR@10 and Recall@10 over documents.
+- `eval/kamervragen_queries.jsonl` (real written Kamervragen, `eval/build_kamervragen.py`), judged
+  per passage. The question itself is in the judged document, so a document hit would be trivial;
+  instead passages that hold the question's text (in any document) are dropped from the ranking,
+  and a passage is right when it holds the minister's answer. MRR@10 and R@10 (an answer passage
+  in the top 10) over passages, and page@1: the top passage lies in the Aanhangsel on a page of the
+  answer. A question whose answer sits only in passages that also hold the question (a short answer
+  right below it) cannot be judged this way and is skipped; how many depends on the passage size
+  (33 of 151 at the default).
+
+Text matching uses 5-word shingles over lowercase words, so it survives the cleaning of page
+furniture and hyphenation that separates stored passages from the pdftotext reference text.
+
+`--fusion` re-ranks the hybrid mode with another fusion of `archive.fusion` at a dense weight
+(`convex:W`, `zscore:W`, `rrf:W`); every variant sees the same candidates. Query vectors are cached (each text is encoded once), so latency belongs to bench/query_latency.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import archive.search as search_module  # noqa: E402
+from archive import Archive, fusion  # noqa: E402
+from archive.evaluate import evaluate  # noqa: E402
+from archive.search import MODES, Hit, search  # noqa: E402
+
+DEV = ROOT / "eval" / "dev_queries.jsonl"
+DEV_KINDS = ("paraphrase", "clerk", "identifier")
+KAMERVRAGEN = ROOT / "eval" / "kamervragen_queries.jsonl"
+SHINGLE = 5
+PASSAGE_DEPTH = 30
+"""Passages asked for per Kamervraag: the top 10 left after dropping the question's passages."""
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _shingles(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def _covered(text: str, shingles: set[tuple[str, ...]]) -> int:
+    """How many words of `text` lie in a shingle from `shingles`."""
+    words = _words(text)
+    covered = [False] * len(words)
+    for i in range(len(words) - SHINGLE + 1):
+        if tuple(words[i : i + SHINGLE]) in shingles:
+            covered[i : i + SHINGLE] = [True] * SHINGLE
+    return sum(covered)
+
+
+@dataclass
+class Kamervraag:
+    id: str
+    query: str
+    document: str
+    pages: set[int]
+    question: set[tuple[str, ...]]
+    question_words: int
+    answer: set[tuple[str, ...]]
+    answer_words: int
+
+    @property
+    def needed_question(self) -> int:
+        return max(8, min(15, self.question_words // 2))
+
+    @property
+    def needed_answer(self) -> int:
+        return min(15, self.answer_words // 2)
+
+    def holds_question(self, hit: Hit) -> bool:
+        return _covered(hit.text, self.question) >= self.needed_question
+
+    def holds_answer(self, hit: Hit) -> bool:
+        return _covered(hit.text, self.answer) >= self.needed_answer
+
+
+def load_kamervragen(path: Path = KAMERVRAGEN) -> list[Kamervraag]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        document = item["relevant"][0]
+        question, answer = _words(item["query"]), _words(item["answer"])
+        out.append(Kamervraag(item["id"], item["query"], document, set(item["pages"][document]),
+                              _shingles(question), len(question), _shingles(answer), len(answer)))
+    return out
+
+
+@dataclass
+class PassageMetrics:
+    mrr_at_10: float
+    recall_at_10: float
+    page_at_1: float
+
+
+def judgeable(archive: Archive, queries: list[Kamervraag]) -> tuple[list[Kamervraag], dict[str, str]]:
+    """The questions whose answer has a passage of its own in the archive, and the document key of
+    each judged path."""
+    documents = {d.path: d for d in archive.store.documents()}
+    keys = {q.document: d.key for q in queries for path, d in documents.items()
+            if path == q.document or path.endswith("/" + q.document)}
+    by_key = {d.key: d.id for d in documents.values()}
+    kept = []
+    for q in queries:
+        if q.document not in keys:
+            continue
+        ids = archive.store.passage_ids([by_key[keys[q.document]]])
+        texts = [p.text for p in archive.store.passages(ids.tolist()).values()]
+        if any(_covered(t, q.answer) >= q.needed_answer and _covered(t, q.question) < q.needed_question for t in texts):
+            kept.append(q)
+    return kept, keys
+
+
+def judge_kamervragen(
+    queries: list[Kamervraag], run: Callable[[str], list[Hit]], keys: dict[str, str]
+) -> PassageMetrics:
+    """`keys` maps a judged path to the archive's document key."""
+    reciprocal, found, page = [], [], []
+    for q in queries:
+        ranking = [h for h in run(q.query) if not q.holds_question(h)][:10]
+        first = next((i for i, h in enumerate(ranking, start=1) if q.holds_answer(h)), None)
+        reciprocal.append(1 / first if first else 0.0)
+        found.append(1.0 if first else 0.0)
+        top = ranking[0] if ranking else None
+        right_page = (
+            top is not None and top.document == keys.get(q.document)
+            and bool(q.pages & set(range(top.page_start, top.page_end + 1)))
+        )
+        page.append(1.0 if right_page else 0.0)
+    n = len(queries)
+    return PassageMetrics(sum(reciprocal) / n, sum(found) / n, sum(page) / n)
+
+
+def fusion_variant(spec: str) -> Callable:
+    """`zscore:0.5` → a `fuse(dense, lexical, dense_weight)` that ignores the weight it is given."""
+    name, _, weight = spec.partition(":")
+    method = {"convex": fusion.convex, "zscore": fusion.zscore, "rrf": fusion.reciprocal_rank}.get(name)
+    if method is None or not weight:
+        raise SystemExit(f"unknown fusion {spec!r}; give convex:W, zscore:W or rrf:W")
+    return lambda dense, lexical, _weight=None: method(dense, lexical, float(weight))
+
+
+def report(
+    archive: Archive, label: str, modes: tuple[str, ...], kamervragen: list[Kamervraag], keys: dict[str, str]
+) -> list[str]:
+    documents = archive.store.documents()
+    lines = []
+    for mode in modes:
+        dev_report = evaluate(
+            DEV, documents,
+            lambda text, m: search(archive.store, archive.indexes, archive.encoder, text, k=100, mode=m, per_doc=True),
+            [mode],
+        )
+        dev = dev_report.modes[mode]
+        kinds = " / ".join(f"{dev_report.by_kind[k][mode].mrr_at_10:.3f}" for k in DEV_KINDS if k in dev_report.by_kind)
+        kv = judge_kamervragen(
+            kamervragen,
+            lambda text: search(archive.store, archive.indexes, archive.encoder, text, k=PASSAGE_DEPTH, mode=mode),
+            keys,
+        )
+        lines.append(
+            f"| {label} | {mode} | {dev.mrr_at_10:.3f} | {dev.recall_at_10:.3f} | {kinds} | {kv.mrr_at_10:.3f} | "
+            f"{kv.recall_at_10:.3f} | {kv.page_at_1:.3f} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
+HEADER = (
+    "| variant | mode | dev MRR@10 | dev R@10 | dev MRR@10 paraphrase / clerk / identifier | kv MRR@10 | kv R@10 | kv page@1 |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archive", type=Path, required=True)
+    parser.add_argument("--label", default="current")
+    parser.add_argument("--fusion", nargs="*", default=[], help="hybrid only, one row per variant")
+    parser.add_argument("--modes", nargs="*", default=list(MODES))
+    args = parser.parse_args()
+    kamervragen = load_kamervragen()
+    with Archive.open(args.archive, repair=False) as archive:
+        archive.encoder.query = lru_cache(maxsize=None)(archive.encoder.query)  # one encoding per text
+        judged, keys = judgeable(archive, kamervragen)
+        print(f"{len(judged)} of {len(kamervragen)} Kamervragen judged; archive {args.archive}\n{HEADER}", flush=True)
+        if not args.fusion:
+            report(archive, args.label, tuple(args.modes), judged, keys)
+        for spec in args.fusion:
+            search_module.fuse = fusion_variant(spec)
+            report(archive, spec, ("hybrid",), judged, keys)
+
+
+if __name__ == "__main__":
+    main()

@@ -113,7 +113,9 @@ class Archive:
         of a lost one (never replaced silently); ModelMismatch when `model` differs from the model
         the archive was built with. With `repair`, stale or damaged derived indexes are rebuilt from
         the store, unless the archive is read-only, a writer is busy, or writing fails (a full
-        disk): then the indexes are searched as they are and `warnings` says so.
+        disk): then the indexes are searched as they are and `warnings` says so. Without `repair`
+        (what `check` and `rebuild` use) nothing is written on opening: a store of an older format
+        is not upgraded either, so only `check` and `rebuild` should be asked of it then.
         `precision` (auto, fp32, bf16, fp16) is what ingest embeds passages in; default
         $ARCHIVE_PRECISION, else auto.
         """
@@ -123,7 +125,7 @@ class Archive:
                 f"{directory} holds {' and '.join(lost)} but no {STORE_FILE}: the archive's store was lost. "
                 f"Restore {directory / STORE_FILE} from a backup; to start over instead, ingest into a new directory"
             )
-        store = Store.open(directory, create=create)
+        store = Store.open(directory, create=create, upgrade=repair)
         try:
             recorded = store.model()
             if model and recorded and model != recorded[0]:

@@ -371,7 +371,7 @@ class Store:
         """What a reader should be told about how the store was opened (e.g. an immutable read)."""
 
     @classmethod
-    def open(cls, directory: Path | str, *, create: bool = False) -> Store:
+    def open(cls, directory: Path | str, *, create: bool = False, upgrade: bool = True) -> Store:
         """Open the store in `directory`; with `create`, make a new one when `archive.sqlite` is absent.
 
         Raises StoreError, naming the path and what to do, when there is no archive (and not
@@ -405,7 +405,7 @@ class Store:
                 notes += [note] if note else []
             store = cls(directory, partial(_connection, path, mode), db, read_only=read_only)
             store.notes += notes
-            store._validate()
+            store._validate(upgrade)
             if not read_only and db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 db.execute("PRAGMA journal_mode=WAL")  # stores are WAL from birth; only a validated one is switched
         except sqlite3.DatabaseError as error:
@@ -414,8 +414,9 @@ class Store:
             raise unreadable(path, error) from error
         return store
 
-    def _validate(self) -> None:
-        """Refuse a SQLite file that is not an archive of this format."""
+    def _validate(self, upgrade: bool = True) -> None:
+        """Refuse a SQLite file that is not an archive of this format; upgrade one of an older format
+        in place, unless `upgrade` is False (a read-only `check`), which leaves it as it is with a note."""
         path = self.directory / STORE_FILE
         if not self._has_meta():
             self.close()
@@ -430,6 +431,12 @@ class Store:
                 f"{path} has format_version {version!r}, not a number: the file was edited or damaged; "
                 "restore it from a backup or re-ingest into a new directory"
             )
+        if int(version) in UPGRADABLE and not upgrade:
+            self.notes.append(
+                f"{self.directory} holds format {version}; the next open that may write upgrades it to format "
+                f"{FORMAT_VERSION} (nothing is re-embedded)"
+            )
+            return
         if int(version) in UPGRADABLE and self.read_only:
             self.close()
             raise StoreError(

@@ -17,8 +17,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from archive import Archive
+from archive.cli import cli
 from archive.errors import StoreError
 from indexer.store import FORMAT_VERSION, STORE_FILE
 
@@ -107,3 +109,15 @@ def test_a_read_only_format_1_archive_is_refused_with_the_way_to_upgrade_it(curr
             Archive.open(point / "old")
     finally:
         subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_check_reads_a_format_1_archive_without_upgrading_it(current: Path, tmp_path: Path) -> None:
+    """`check` writes nothing, not even the upgrade; it says the next writable open will make it."""
+    old = tmp_path / "old"
+    downgrade(current, old)
+    before = (old / "archive.sqlite").read_bytes()
+    result = CliRunner().invoke(cli, ["check", "-a", str(old)])
+    assert result.exit_code == 0, result.output
+    assert "holds format 1" in result.stderr and "upgrades it" in result.stderr
+    assert (old / "archive.sqlite").read_bytes() == before
+    assert table(old, "SELECT value FROM meta WHERE key = 'format_version'") == [("1",)]

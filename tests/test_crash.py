@@ -74,6 +74,20 @@ def archive_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from archive.cli import cli; cli()", *args]
 
 
+def ingest_later_letter(folder: Path, archive_dir: Path) -> None:
+    """Ingest, in another process, one new letter (key "stoombrug") that nothing in the test
+    archives mentions: how tests show that a reader opened before sees it afterwards."""
+    folder.mkdir()
+    (folder / "stoombrug.txt").write_text(
+        "Datum 3 maart 2023\nBetreft Stoombrug\n\nGeachte voorzitter,\n\n"
+        "De stoombrug bij de sluis van Kornwerderzand wordt in 2024 vervangen.\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(archive_command("ingest", str(folder), "-a", str(archive_dir), "-q"),
+                            capture_output=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+
+
 def start_ingest(folder: Path, archive_dir: Path, *extra: str) -> subprocess.Popen:
     log = open(archive_dir.parent / "ingest-stderr.log", "ab")  # noqa: SIM115 - closed by the child's exit
     return subprocess.Popen(

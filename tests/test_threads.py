@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -20,7 +19,12 @@ import pytest
 
 from archive import Archive
 from archive.search import MAX_K
-from tests.test_crash import NEW_MOTIES, archive_command, seeded_archive, start_ingest
+from tests.test_crash import (
+    NEW_MOTIES,
+    ingest_later_letter,
+    seeded_archive,
+    start_ingest,
+)
 
 THREADS = 8
 CALLS = 200
@@ -102,18 +106,7 @@ def test_eight_threads_share_an_archive_while_another_process_ingests(shared_dir
 def test_a_long_lived_archive_sees_a_document_ingested_after_it_opened(shared_dir: Path, tmp_path: Path) -> None:
     reader = Archive.open(shared_dir)
     assert not reader.search("stoombrug bij de sluis van Kornwerderzand", k=5, mode="lexical")
-    letters = tmp_path / "later"
-    letters.mkdir()
-    (letters / "stoombrug.txt").write_text(
-        "Ministerie van Infrastructuur en Waterstaat\n\nDatum 3 maart 2023\nBetreft Stoombrug\n\n"
-        "Geachte voorzitter,\n\nDe stoombrug bij de sluis van Kornwerderzand wordt in 2024 vervangen.\n",
-        encoding="utf-8",
-    )
-    result = subprocess.run(
-        archive_command("ingest", str(letters), "-a", str(shared_dir), "-q"),
-        capture_output=True, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    ingest_later_letter(tmp_path / "later", shared_dir)
     hits = reader.search("stoombrug bij de sluis van Kornwerderzand", k=5)
     assert hits and hits[0].document == "stoombrug"
     assert "Kornwerderzand" in reader.show("stoombrug").pages[0].text

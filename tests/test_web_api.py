@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,7 +14,7 @@ from starlette.testclient import TestClient
 
 from archive import Archive, Filters
 from archive.web.app import create_app
-from tests.test_crash import archive_command
+from tests.test_crash import ingest_later_letter
 
 QUESTION = "Wat doet de werkgever voor de veiligheid van ambtenaren?"
 
@@ -216,20 +215,11 @@ def test_healthz(client: TestClient, archive: Archive) -> None:
 def test_the_server_shows_documents_another_process_ingests_without_a_restart(demo_path: Path, tmp_path: Path) -> None:
     served = tmp_path / "archive"
     shutil.copytree(demo_path, served)
-    letters = tmp_path / "later"
-    letters.mkdir()
-    (letters / "stoombrug.txt").write_text(
-        "Datum 3 maart 2023\nBetreft Stoombrug\n\nGeachte voorzitter,\n\n"
-        "De stoombrug bij de sluis van Kornwerderzand wordt in 2024 vervangen.\n",
-        encoding="utf-8",
-    )
     with Archive.open(served) as archive:
         client = TestClient(create_app(archive))
         question = {"q": "stoombrug Kornwerderzand", "k": 3, "mode": "lexical"}
         assert client.get("/api/search", params=question).json()["hits"] == []
-        ingest = subprocess.run(archive_command("ingest", str(letters), "-a", str(served), "-q"), capture_output=True,
-                                timeout=600)
-        assert ingest.returncode == 0, ingest.stderr
+        ingest_later_letter(tmp_path / "later", served)
         hits = client.get("/api/search", params=question).json()["hits"]
         assert hits and hits[0]["document"] == "stoombrug"
         assert client.get("/api/documents/stoombrug").json()["ok"] is True

@@ -175,3 +175,21 @@ def test_a_file_name_that_is_not_utf8_is_stored_and_shown_escaped(archive_copy: 
     shown = invoke("show", hit["document"], "-a", str(archive_copy))
     assert shown.exit_code == 0 and "kantoorpapier" in shown.stdout
     still_answers(archive_copy)
+
+
+@pytest.mark.parametrize(
+    ("query", "why"),
+    [("COM(2021) 726", "names EU document"), ("ECLI:NL:RVS:2022:3159", "names uitspraak"),
+     ("Stb. 2015, 511", "names Staatsblad"), ("Staatscourant 2022, 7656", "names Staatscourant")],
+)
+def test_identifiers_a_letter_names_find_it_first(archive_copy: Path, tmp_path: Path, query: str, why: str) -> None:
+    """Issue 17: an identifier printed in a letter's text (not its own metadata) finds that letter first."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "fiche.txt").write_text(
+        LETTER + "\nHet voorstel COM(2021) 726 volgt op de uitspraak ECLI:NL:RVS:2022:3159 en op de wet in "
+        "Stb. 2015, 511; de regeling staat in Stcrt. 2022, 7656.\n"
+    )
+    assert invoke("ingest", str(docs), "-a", str(archive_copy), "-q").exit_code == 0
+    hit = json.loads(invoke("search", query, "-a", str(archive_copy), "-k", "1", "--json").stdout)["hits"][0]
+    assert hit["document"] == "fiche" and hit["matched"].startswith(why)

@@ -18,7 +18,8 @@ import numpy as np
 from archive.boilerplate import strip as strip_boilerplate
 from archive.citations import Citation, cite
 from archive.errors import BadQuery
-from archive.fusion import DENSE_WEIGHT, fuse
+from archive.fusion import DENSE_WEIGHT, RRF_K, fuse
+from archive.understand import BOOST, NARROW_CANDIDATES, Understood, understand
 from indexer.derived import DerivedIndexes
 from indexer.encoders import Encoder
 from indexer.records import DOC_TYPES
@@ -212,6 +213,9 @@ def search(
         matches = identifier_matches(store, query) if mode == "hybrid" else {}
         if allowed is not None:
             matches = {d: why for d, why in matches.items() if d in set(allowed)}
+        understood = understand(query) if mode == "hybrid" else Understood()
+        if vector is not None and understood.narrow():
+            dense.update(_dense_scores(store, encoder.model_id, vector, _narrow_candidates(store, understood, allowed)))
         if mode == "hybrid":
             if vector is not None:
                 dense.update(_dense_scores(store, encoder.model_id, vector, set(lexical) - set(dense)))
@@ -220,6 +224,9 @@ def search(
             ranked = sorted((dense or lexical).items(), key=lambda item: (-item[1], item[0]))
         passages = store.passages([pid for pid, _ in ranked])  # drops passages removed since the index was written
         ranked = [(pid, score) for pid, score in ranked if pid in passages]
+        if understood.boosts():
+            notes.append(understood.describe())
+            ranked = _boosted(store, ranked, passages, understood)
         ranked = _identifier_first(store, ranked, passages, matches)
         if per_doc:
             seen: set[int] = set()
@@ -236,6 +243,27 @@ def search(
             ),
             notes,
         )
+
+
+def _narrow_candidates(store: Store, understood: Understood, allowed: list[int] | None) -> set[int]:
+    """Passages of the documents that match every facet of a narrow query."""
+    docs = store.documents_matching(
+        DocumentFilter(date_from=understood.period[0], date_to=understood.period[1], sender=understood.sender)  # type: ignore[index]
+    )
+    docs = [d for d in docs if allowed is None or d in set(allowed)]
+    rows = store.documents_by_ids(docs)
+    chosen = [d for d in docs if understood.matched(rows[d]) == 1.0][:NARROW_CANDIDATES]
+    return set(store.passage_ids(chosen).tolist()) if chosen else set()
+
+
+def _boosted(
+    store: Store, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], understood: Understood
+) -> list[tuple[int, float]]:
+    """The ranking with each passage's score raised by its document's share of the understood facets."""
+    documents = store.documents_by_ids(sorted({passages[pid].doc for pid, _ in ranked}))
+    bonus = BOOST / (RRF_K + 1)
+    scored = [(pid, score + bonus * understood.matched(documents[passages[pid].doc])) for pid, score in ranked]
+    return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
 def _dense_scores(store: Store, model: str, vector: np.ndarray, ids: set[int]) -> dict[int, float]:

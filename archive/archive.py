@@ -4,7 +4,6 @@ query modules, and each CLI command is one call of it."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -225,7 +224,7 @@ class Archive:
             except Exception as error:
                 if not storage_full(error):
                     raise
-                _remove_temp_files(self.store.directory)
+                self.indexes.remove_leftovers()  # under the writer lock: a full disk gets its space back
                 raise StorageFull(
                     f"{self.store.directory}: the disk is full ({error}); the documents stored before "
                     f"this one are kept. Free space on that disk and run ingest again to add the rest"
@@ -418,18 +417,6 @@ class Archive:
                 targets[ref.text] = target.key
         return targets
 
-
-
-def _remove_temp_files(directory: Path) -> None:
-    """Remove the half-written files this process left in the archive (index and stamp temp
-    files, a lexical build folder), so a full disk gets its space back."""
-    pid = os.getpid()
-    for leftover in directory.rglob(".*"):
-        if leftover.name.endswith(f".{pid}.tmp") or leftover.name.endswith(f".build-{pid}"):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
 
 
 FACET_FIELDS = ("doc_type", "sender", "dossier", "vergaderjaar")

@@ -182,7 +182,7 @@ class DerivedIndexes:
         """Write both indexes afresh from the store (temp + rename inside each index). Call under
         the writer lock; on an OS error (a full disk) the old files stay as they were and no temp
         file is left."""
-        self._remove_leftovers()
+        self.remove_leftovers()
         model = self.store.model()
         stamp = self._stamp()
         if model is None:
@@ -195,7 +195,7 @@ class DerivedIndexes:
         lexical = LexicalIndex.rebuild(self.lexical_path, self.store.passage_rows(), stamp)
         self._keep("lexical", lexical, stamp_key(self.lexical_path))
 
-    def _remove_leftovers(self) -> None:
+    def remove_leftovers(self) -> None:
         """Temp files and build folders of writers that were killed or failed (under the writer
         lock every one of them is dead)."""
         vector_files.remove_leftovers(self.vectors_path)
@@ -209,7 +209,7 @@ class DerivedIndexes:
             return
         if not (change.added or change.removed):
             return  # an unchanged re-run rewrites nothing
-        self._remove_leftovers()
+        self.remove_leftovers()
         vectors, lexical = self.vectors(), self.lexical()
         if change.removed:
             vectors.remove(np.asarray(change.removed, dtype=np.int64))

@@ -231,7 +231,6 @@ class Archive:
                 ) from error
         return report
 
-    @diagnosed
     def search(
         self,
         query: str,
@@ -248,7 +247,7 @@ class Archive:
     ) -> Hits:
         """Ranked passages with citations; raises BadQuery for an empty query or k out of range."""
         filters = Filters(date_from, date_to, sender, doc_type, dossier, kenmerk)
-        return search(self.store, self.indexes, self.encoder, query, k=k, mode=mode, filters=filters, per_doc=per_doc)
+        return self.query(query, filters, k=k, mode=mode, per_doc=per_doc)
 
     def resolve(self, doc: str) -> DocumentRow:
         """The stored document named by its id, its file path, its kenmerk or its Kamerstuk number
@@ -332,6 +331,7 @@ class Archive:
 
     # --- for the web app (archive/web): one call per page or endpoint
 
+    @diagnosed
     def query(
         self,
         query: str,

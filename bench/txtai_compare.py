@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import os
 
-# As `archive` runs (indexer/encoders/nano.py): OpenMP threads wait passively instead of spinning, set
-# before torch loads. Spinning threads of one engine starve the other on a busy 2-core machine.
+# OpenMP threads wait passively instead of spinning, set before torch loads: spinning threads of one
+# engine starve the other on a busy 2-core machine (archive's own queries run on one thread).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
@@ -53,7 +53,7 @@ from archive import Archive  # noqa: E402
 from archive.evaluate import EvalReport, evaluate, load_queries  # noqa: E402
 from archive.search import MODES  # noqa: E402
 from bench.ingest_speed import DEFAULT_CORPUS, IngestFigures, describe_corpus, measure_ingest  # noqa: E402
-from bench.query_latency import QUERIES, warm_latencies  # noqa: E402
+from bench.query_latency import QUERIES, timed_search, warm_latencies  # noqa: E402
 from bench.results import add_output_arguments, percentiles, publish  # noqa: E402
 from indexer.model import PASSAGE_PREFIX, QUERY_PREFIX, ensure_default_model  # noqa: E402
 
@@ -162,7 +162,7 @@ def compare(archive: Archive, ours: IngestFigures, args: argparse.Namespace) -> 
     }
     latency = warm_latencies(
         {
-            "archive": lambda query, mode: archive.search(query, 10, mode=mode),
+            "archive": lambda query, mode: timed_search(archive, query, 10, mode),
             "txtai": lambda query, mode: txtai.search(query, 10, mode),
         },
         queries,

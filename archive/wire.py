@@ -8,6 +8,8 @@ import dataclasses
 import json
 from typing import Any
 
+from indexer.store import storable_text
+
 
 def plain(item: Any) -> Any:
     """`item` as JSON-ready values: dataclasses as objects, the undecodable bytes of a non-UTF-8 file
@@ -19,7 +21,7 @@ def plain(item: Any) -> Any:
     if isinstance(item, (list, tuple)):
         return [plain(v) for v in item]
     if isinstance(item, str):
-        return item.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return storable_text(item)
     return item
 
 

@@ -333,7 +333,7 @@ def to_db_path(path: str) -> str | bytes:
 
 def storable_text(text: str) -> str:
     """`text` with any undecodable file-name bytes (lone surrogates) as `\\xNN` escapes: an error
-    message that quotes such a name must not fail to store."""
+    message that quotes such a name must not fail to store, nor a value fail to print as JSON."""
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a surrogate no file name can produce

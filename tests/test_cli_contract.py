@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from archive.cli import cli
+from archive.wire import to_json
 from tests.conftest import DEMO
 
 SUCCESS = {
@@ -83,3 +84,9 @@ def test_error_envelope(command: str, places: dict[str, str]) -> None:
     assert set(payload) == {"ok", "error", "kind"}
     assert payload["ok"] is False and payload["error"] and payload["kind"]
     assert "Traceback" not in result.output
+
+
+def test_any_string_prints_as_json() -> None:
+    """Undecodable file-name bytes and any other lone surrogate become escapes, never an encoding error."""
+    printed = json.loads(to_json({"path": "caf\udce9.txt", "text": "x\ud800y", "title": "coördinatie"}))
+    assert printed == {"path": "caf\\xe9.txt", "text": "x\\ud800y", "title": "coördinatie"}

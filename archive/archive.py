@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 from archive.errors import ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, StorageFull, StoreError
 from archive.evaluate import EvalReport, evaluate
 from archive.search import MAX_K, MODES, Filters, Hit, Hits, kamerstuk_documents, search
-from indexer.derived import DerivedIndexes
+from indexer.backend import IndexBackend, StoreBackend, open_backend
 from indexer.encoders import Encoder
 from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
 from indexer.references import normalise_kamerstuk
-from indexer.store import STORE_FILE, Change, DocumentRow, Store, unreadable
+from indexer.store import STORE_FILE, Change, DocumentRow, unreadable
 
 DEFAULT_PATH = "index"
 OPEN_REPAIR_ERRORS = (OSError, ArchiveLocked)
@@ -41,7 +41,7 @@ def diagnosed(method: Method) -> Method:
         except sqlite3.DatabaseError as error:
             if type(error) is not sqlite3.DatabaseError:  # locked, full, constraint: not damage
                 raise
-            raise unreadable(self.store.directory / STORE_FILE, error) from error
+            raise unreadable(Path(self.store.location) / STORE_FILE, error) from error
 
     return wrapper  # type: ignore[return-value]
 
@@ -75,17 +75,17 @@ class CheckReport:
 
 
 class Archive:
-    """A searchable archive of letters stored in one directory.
+    """A searchable archive of letters stored in one directory or one PostgreSQL database.
 
     >>> a = Archive.open("index/", create=True)
     >>> a.ingest(["corpus/"]).ok
     >>> a.search("onveilige werksfeer op het ministerie", k=5)
     """
 
-    def __init__(self, store: Store, encoder: Encoder):
+    def __init__(self, store: StoreBackend, encoder: Encoder, indexes: IndexBackend):
         self.store = store
         self.encoder = encoder
-        self.indexes = DerivedIndexes(store)
+        self.indexes = indexes
         self._notes: list[str] = []
 
     @property
@@ -104,8 +104,9 @@ class Archive:
         create: bool = False,
         repair: bool = True,
     ) -> Archive:
-        """Open the archive in `path`; with `create` (what ingest passes), make a new one there if
-        the directory holds none.
+        """Open the archive in `path`: a directory (the embedded archive: SQLite, FAISS, tantivy) or
+        a `postgresql://` URL (the PostgreSQL backend, `indexer.postgres`); with `create` (what
+        ingest passes), make a new one there if it holds none.
 
         Raises StoreError, naming the path and what to do, when there is no archive, or the store is
         empty, damaged, not an archive, of another format version, or a new store beside indexes
@@ -118,21 +119,15 @@ class Archive:
         `precision` (auto, fp32, bf16, fp16) is what ingest embeds passages in; default
         $ARCHIVE_PRECISION, else auto.
         """
-        directory = Path(path)
-        if create and not (directory / STORE_FILE).exists() and (lost := DerivedIndexes.present(directory)):
-            raise StoreError(
-                f"{directory} holds {' and '.join(lost)} but no {STORE_FILE}: the archive's store was lost. "
-                f"Restore {directory / STORE_FILE} from a backup; to start over instead, ingest into a new directory"
-            )
-        store = Store.open(directory, create=create, upgrade=repair)
+        store, indexes = open_backend(path, create=create, upgrade=repair)
         try:
             recorded = store.model()
             if model and recorded and model != recorded[0]:
                 raise ModelMismatch(
-                    f"{path} was built with model {recorded[0]}, not {model}; open it without naming a model, "
-                    f"or ingest into another directory to use {model}"
+                    f"{store.location} was built with model {recorded[0]}, not {model}; open it without naming a "
+                    f"model, or ingest into another archive to use {model}"
                 )
-            archive = cls(store, Encoder(model or (recorded[0] if recorded else None), precision=precision))
+            archive = cls(store, Encoder(model or (recorded[0] if recorded else None), precision=precision), indexes)
             if (foreign := archive.indexes.foreign()) is not None:
                 raise StoreError(foreign)
             archive._repair(repair)
@@ -140,7 +135,7 @@ class Archive:
             store.close()
             if type(error) is not sqlite3.DatabaseError:
                 raise
-            raise unreadable(directory / STORE_FILE, error) from error
+            raise unreadable(Path(path) / STORE_FILE, error) from error
         except BaseException:
             store.close()
             raise
@@ -172,7 +167,7 @@ class Archive:
             if isinstance(error, ArchiveLocked):
                 return  # an ingest is running and will bring the indexes up to date
             self._notes.append(
-                f"could not rebuild the indexes in {self.store.directory} ({error.strerror or error}); "
+                f"could not rebuild the indexes in {self.store.location} ({error.strerror or error}); "
                 "searching them as they were, without what changed since. Free space and rebuild them"
             )
 
@@ -226,7 +221,7 @@ class Archive:
                     raise
                 self.indexes.remove_leftovers()  # under the writer lock: a full disk gets its space back
                 raise StorageFull(
-                    f"{self.store.directory}: the disk is full ({error}); the documents stored before "
+                    f"{self.store.location}: the disk is full ({error}); the documents stored before "
                     f"this one are kept. Free space on that disk and run ingest again to add the rest"
                 ) from error
         return report
@@ -298,7 +293,7 @@ class Archive:
                 self.indexes.rebuild()
             except OSError as error:
                 raise StoreError(
-                    f"could not rebuild the indexes in {self.store.directory}: {error.strerror or error}; "
+                    f"could not rebuild the indexes in {self.store.location}: {error.strerror or error}; "
                     "the old indexes are left as they were"
                 ) from error
         return self.check()

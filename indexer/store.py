@@ -173,6 +173,37 @@ class Change:
 
 
 @dataclass
+class StoredPassage:
+    """A passage as stored, with its id and text hash (what a copy to another backend keeps)."""
+
+    id: int
+    seq: int
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int
+    text: str
+    text_hash: str
+
+
+@dataclass
+class StoredDocument:
+    """Everything stored for one document, ids and vectors included: what `indexer.migrate` copies."""
+
+    row: DocumentRow
+    size: int
+    text: str
+    sidebar: str
+    added_at: float
+    pages: list[tuple[int, int, int, bool]]
+    passages: list[StoredPassage]
+    vectors: dict[str, np.ndarray]
+    """text hash → vector, for the archive's model."""
+    refs: list[Reference]
+    keys: list[tuple[str, str]]
+
+
+@dataclass
 class PassageRow:
     id: int
     doc: int
@@ -477,6 +508,11 @@ class Store:
             with self._lock:
                 self._connections.append(db)
         return db
+
+    @property
+    def location(self) -> str:
+        """The archive directory, as messages name it."""
+        return str(self.directory)
 
     def close(self) -> None:
         """Close every thread's connection."""
@@ -807,6 +843,32 @@ class Store:
             (doc_id, kind, kind),
         )
         return [Reference(r[0], r[1], r[2]) for r in rows]
+
+    def stored_documents(self) -> Iterator[StoredDocument]:
+        """Every document with all that is stored for it, in id order (each read in its own snapshot)."""
+        model = self.model()
+        for (doc_id,) in self.db.execute("SELECT id FROM documents ORDER BY id").fetchall():
+            with self.snapshot():
+                row = self.document(doc_id)
+                if row is None:
+                    continue  # removed meanwhile
+                size, text, sidebar, added_at = self.db.execute(
+                    "SELECT size, text, sidebar, added_at FROM documents WHERE id = ?", (doc_id,)
+                ).fetchone()
+                passages = [StoredPassage(*r) for r in self.db.execute(
+                    "SELECT id, seq, page_start, page_end, char_start, char_end, text, text_hash FROM passages"
+                    " WHERE doc = ? ORDER BY seq", (doc_id,)
+                )]
+                vectors = {} if model is None else {
+                    r[0]: np.frombuffer(r[1], dtype=np.float32) for r in self.db.execute(
+                        "SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN"
+                        " (SELECT text_hash FROM passages WHERE doc = ?)", (model[0], doc_id)
+                    )
+                }
+                yield StoredDocument(
+                    row, size, text, sidebar, added_at, self.pages(doc_id), passages, vectors, self.refs(doc_id),
+                    self.keys(doc_id),
+                )
 
     def counts(self) -> dict[str, int]:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731

@@ -20,7 +20,8 @@ from indexer.report import IngestReport
 from indexer.passages import DEFAULT_TARGET_TOKENS
 from indexer.records import Reference
 from indexer.references import normalise_kamerstuk
-from indexer.store import STORE_FILE, Change, DocumentRow, unreadable
+from indexer.migrate import MigrationReport
+from indexer.store import STORE_FILE, Change, DocumentRow, Store, unreadable
 
 DEFAULT_PATH = "index"
 OPEN_REPAIR_ERRORS = (OSError, ArchiveLocked)
@@ -297,6 +298,25 @@ class Archive:
                     "the old indexes are left as they were"
                 ) from error
         return self.check()
+
+    @diagnosed
+    def migrate(self, url: str, *, progress: Callable[[int, int], None] | None = None) -> MigrationReport:
+        """Copy this embedded archive into the empty PostgreSQL database at `url`, stored vectors and
+        ids included (nothing is re-embedded), one transaction per document, and compare the copy
+        with it (counts, passage ids, sampled vectors): the report lists any difference. Holds both
+        archives' writer locks. Raises StoreError when this archive is not a directory, or the
+        database cannot be reached or already holds an archive."""
+        from indexer.migrate import migrate
+        from indexer.postgres import PostgresStore
+
+        if not isinstance(self.store, Store):
+            raise StoreError(f"{self.store.location} is already a database; migrate copies an archive directory")
+        target = PostgresStore.open(url, create=True)
+        try:
+            with self.store.writer_lock(), target.writer_lock():
+                return migrate(self.store, target, progress=progress)
+        finally:
+            target.close()
 
     @diagnosed
     def evaluate(self, queries: str | os.PathLike[str], modes: Sequence[str] = MODES) -> EvalReport:

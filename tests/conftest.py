@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from archive import Archive
+from tests.postgres_server import PostgresServer, running
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "corpus"
@@ -38,6 +40,23 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         report = archive.ingest([folder])
     assert report.ok, report.failed
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL 18 + pgvector server for the session, on a Unix socket in a temp dir."""
+    with running() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_path: Path, postgres: PostgresServer) -> str:
+    """The demo archive migrated into a PostgreSQL database (its vectors copied, nothing re-embedded)."""
+    url = postgres.create("demo")
+    with Archive.open(demo_path) as archive:
+        report = archive.migrate(url)
+    assert report.ok, report.problems
+    return url
 
 
 @pytest.fixture

@@ -129,7 +129,15 @@ def open_backend(
     pgvector are imported only then) or a directory. Raises StoreError / ArchiveNotFound as
     `Store.open` and `PostgresStore.open` do."""
     if is_database_url(location):
-        from indexer.postgres import PostgresIndexes, PostgresStore
+        try:
+            from indexer.postgres import PostgresIndexes, PostgresStore
+        except ImportError as error:
+            from indexer.errors import StoreError
+
+            raise StoreError(
+                f"an archive in PostgreSQL needs psycopg and pgvector ({error.name} is missing): "
+                "install archive[postgres]"
+            ) from error
 
         pg_store = PostgresStore.open(str(location), create=create)
         return pg_store, PostgresIndexes(pg_store)

@@ -24,6 +24,7 @@ SUCCESS = {
     "rebuild": (["rebuild"], {"check"}),
     "eval": (["eval", "{queries}"], {"eval"}),
     "remove": (["remove", "2022-0000088502"], {"removed"}),
+    "migrate": (["migrate", "--to", "{database}"], {"migration"}),
 }
 FAILURE = {
     "ingest": ["ingest", "{letters}", "--model", "another/model"],
@@ -34,11 +35,12 @@ FAILURE = {
     "rebuild": ["rebuild", "-a", "{missing}"],
     "eval": ["eval", "{bad_queries}"],
     "remove": ["remove", "geen-document"],
+    "migrate": ["migrate", "--to", "postgresql://nobody@/archive?host={missing}"],
 }
 
 
 @pytest.fixture
-def places(demo_path: Path, tmp_path: Path) -> dict[str, str]:
+def places(demo_path: Path, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
     archive = tmp_path / "archive"
     shutil.copytree(demo_path, archive)
     letters = tmp_path / "letters"
@@ -51,7 +53,13 @@ def places(demo_path: Path, tmp_path: Path) -> dict[str, str]:
     return {
         "archive": str(archive), "letters": str(letters), "queries": str(queries), "bad_queries": str(bad),
         "missing": str(tmp_path / "nergens"),
+        "database": _database(request) if request.node.name == "test_success_envelope[migrate]" else "",
     }
+
+
+def _database(request: pytest.FixtureRequest) -> str:
+    """An empty database on the session's PostgreSQL server, started only for the migrate command."""
+    return request.getfixturevalue("postgres").create("contract")
 
 
 def run(args: list[str], places: dict[str, str]):  # noqa: ANN201 - click's Result

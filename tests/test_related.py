@@ -28,13 +28,18 @@ LATER = ("ienw-antwoord-kamervragen-stoombrug.txt", "ah-tk-20232024-1314.txt")
 """Ingested in a second run, after the questions they answer."""
 
 
-@pytest.fixture(scope="module")
-def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Relation]]:
-    """The fixture archive, built in two runs; and what the questions' relations were after the first."""
+@pytest.fixture(scope="module", params=["embedded", "postgres"])
+def linked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[Relation]]:
+    """The fixture archive, built in two runs, in a directory or in PostgreSQL (issue 19: related
+    correspondence behaves the same on both backends); and what the questions' relations were after
+    the first run."""
     first, second = tmp_path_factory.mktemp("first"), tmp_path_factory.mktemp("second")
     for source in sorted(FIXTURES.glob("*.txt")):
         shutil.copy(source, (second if source.name in LATER else first) / source.name)
-    path = tmp_path_factory.mktemp("archive")
+    if request.param == "postgres":
+        path = request.getfixturevalue("postgres").create("related")
+    else:
+        path = str(tmp_path_factory.mktemp("archive"))
     with Archive.open(path, create=True) as archive:
         assert archive.ingest([first]).ok
         before = archive.related("kamervragen-stoombrug", k_similar=0)
@@ -44,7 +49,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Relatio
 
 
 @pytest.fixture(scope="module")
-def archive(linked: tuple[Path, list[Relation]]) -> Archive:
+def archive(linked: tuple[str, list[Relation]]) -> Archive:
     with Archive.open(linked[0]) as opened:
         yield opened
 
@@ -90,7 +95,7 @@ def test_kamervragen_and_their_answers_link_both_ways(archive: Archive) -> None:
     assert not kinds
 
 
-def test_answer_ingested_after_the_question_links_both_ways(linked: tuple[Path, list[Relation]], archive: Archive) -> None:
+def test_answer_ingested_after_the_question_links_both_ways(linked: tuple[str, list[Relation]], archive: Archive) -> None:
     _, before = linked
     assert not [r for r in before if r.kind == "answer"]
     assert {"ienw-antwoord-kamervragen-stoombrug", "ah-tk-20232024-1314"} <= set(links(archive, "kamervragen-stoombrug", "answer"))
@@ -174,7 +179,7 @@ def test_doc_may_be_named_by_kenmerk(archive: Archive) -> None:
     assert archive.related("VLD/2023/04417", k_similar=0) == archive.related("vleuterdam-verzoek-stoombrug", k_similar=0)
 
 
-def test_cli_json_shape(linked: tuple[Path, list[Relation]]) -> None:
+def test_cli_json_shape(linked: tuple[str, list[Relation]]) -> None:
     result = CliRunner().invoke(cli, ["related", "IENW/BSK-2023/250117", "-a", str(linked[0]), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -186,7 +191,7 @@ def test_cli_json_shape(linked: tuple[Path, list[Relation]]) -> None:
     assert [r["kind"] for r in payload["relations"]].count("similar") == 5
 
 
-def test_cli_thread_text(linked: tuple[Path, list[Relation]]) -> None:
+def test_cli_thread_text(linked: tuple[str, list[Relation]]) -> None:
     result = CliRunner().invoke(cli, ["related", "ienw-reactie-stoombrug", "--thread", "-a", str(linked[0])], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if line[:1].isdigit()]
@@ -194,7 +199,7 @@ def test_cli_thread_text(linked: tuple[Path, list[Relation]]) -> None:
     assert lines[1].endswith("◀ this document")
 
 
-def test_cli_unknown_document(linked: tuple[Path, list[Relation]]) -> None:
+def test_cli_unknown_document(linked: tuple[str, list[Relation]]) -> None:
     result = CliRunner().invoke(cli, ["related", "no-such-letter", "-a", str(linked[0])])
     assert result.exit_code == 1 and "no document with id, path, kenmerk or Kamerstuk number 'no-such-letter'" in result.stderr
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import wraps
@@ -33,7 +34,8 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 
 def diagnosed(method: Method) -> Method:
     """Word SQLite's "file is not a database" / "disk image is malformed", met while reading a
-    damaged store, as a StoreError naming the file instead of a traceback."""
+    damaged store, as a StoreError naming the file instead of a traceback; and a PostgreSQL server
+    that went away (or refused the connection) as a StoreError naming the database."""
 
     @wraps(method)
     def wrapper(self: Archive, *args: Any, **kwargs: Any) -> Any:
@@ -43,6 +45,13 @@ def diagnosed(method: Method) -> Method:
             if type(error) is not sqlite3.DatabaseError:  # locked, full, constraint: not damage
                 raise
             raise unreadable(Path(self.store.location) / STORE_FILE, error) from error
+        except Exception as error:
+            psycopg = sys.modules.get("psycopg")  # imported only by an archive in PostgreSQL
+            if psycopg is None or not isinstance(error, psycopg.OperationalError):
+                raise
+            raise StoreError(
+                f"the archive database {self.store.location} cannot be reached: {str(error).strip()}"
+            ) from error
 
     return wrapper  # type: ignore[return-value]
 

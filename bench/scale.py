@@ -234,12 +234,12 @@ def faiss_version() -> str:
     return faiss.__version__
 
 
-def write_results(section: str) -> None:
-    """Replace this benchmark's section of bench/RESULTS.md (between the markers), or append it."""
+def write_results(section: str, mark: str = MARK) -> None:
+    """Replace a benchmark's section of bench/RESULTS.md (between its markers), or append it."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if MARK in text:
-        head, _, rest = text.partition(MARK)
-        _, _, tail = rest.partition(MARK)
+    if mark in text:
+        head, _, rest = text.partition(mark)
+        _, _, tail = rest.partition(mark)
         text = head + section + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"

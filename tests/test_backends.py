@@ -237,3 +237,26 @@ def _every_document_whole(archive: Archive) -> None:
 def _lexical_docs(archive: Archive, text: str) -> set[int]:
     hits = archive.indexes.lexical().search(text[:300], 200)
     return {p.doc for p in archive.store.passages([pid for pid, _ in hits]).values()}
+
+
+def test_the_web_app_serves_both_backends_alike(both: tuple[Archive, Archive]) -> None:
+    """`archive serve` wraps one Archive; its API and pages answer the same from either backend."""
+    from starlette.testclient import TestClient
+
+    from archive.web.app import create_app
+
+    embedded, postgres = both
+    key = embedded.store.documents()[0].key
+    answers = []
+    for archive in both:
+        client = TestClient(create_app(archive))
+        search = client.get("/api/search", params={"q": "uitstoot van de luchtvaart", "type": "Kamerbrief"})
+        related = client.get(f"/api/documents/{key}/related")
+        page = client.get("/", params={"q": "veiligheid van ambtenaren"})
+        assert search.status_code == related.status_code == page.status_code == 200
+        answers.append((
+            [hit["document"] for hit in search.json()["hits"]],
+            [(r["kind"], r["target"]) for r in related.json()["relations"]],
+            client.get("/healthz").json(),
+        ))
+    assert answers[0] == answers[1] and answers[0][0]

@@ -1,40 +1,16 @@
-"""The PostgreSQL + pgvector backend: the whole archive in one database, for archives that outgrow
-one machine's SQLite file, FAISS index and tantivy directory.
-
-One database holds one archive. Tables mirror the SQLite store (`indexer.store`): documents, pages,
-passages, refs, keys, failures and meta (format, generation, model, dim); the derived indexes live
-in the same rows, so they can never fall behind the store:
-
-- **Dense**: each passage's vector in `passages.embedding` (pgvector `vector`, float32: the copy of
-  an embedded archive keeps its vectors bit for bit), with an HNSW index under inner product (the
-  vectors are unit length, so it is cosine). Filtered searches use HNSW with iterative scans
-  (pgvector ≥ 0.8); small allowed sets are searched exactly, as FAISS does.
-- **Lexical**: `passages.terms`, a tsvector of exactly the terms `indexer.analysis.analyse` gives
-  the tantivy index (Snowball dutch_porter, folded diacritics, identifiers whole and split, compound
-  parts from OpenTaal's list), with a GIN index, ranked by BM25 (k1 1.2, b 0.75, tantivy's idf)
-  computed in SQL from a `lexicon` of document frequencies kept in each document's transaction.
-  PostgreSQL's own `dutch` configuration was not used: it is the newer Snowball `dutch` stemmer
-  that `indexer.analysis` rejects (gezondheid→zon), it splits no identifiers or compounds, and
-  `ts_rank_cd` has no idf, so its ranking would differ from the embedded archive's for reasons
-  that have nothing to do with the server.
-
-Writes: one transaction per document, the generation bumped in it; one writer at a time through a
-session advisory lock (released by the server when the writer's connection dies, so a killed
-ingest never leaves a stale lock). Reads: one connection per thread, REPEATABLE READ snapshots.
-"""
+"""`PostgresStore`: the archive's tables in PostgreSQL, with the typed reads and one-transaction-per-
+document writes of `indexer.store.Store`."""
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
@@ -43,142 +19,18 @@ from psycopg import sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from indexer.analysis import ANALYSIS_VERSION, analyse
+from indexer.analysis import analyse
 from indexer.errors import ArchiveLocked, ArchiveNotFound, StoreError
 from indexer.keys import document_keys, kenmerk_key
+from indexer.postgres.schema import (
+    FORMAT_VERSION, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, LOCK_KEY, MAX_SCAN_TUPLES, clean, redacted, schema,
+    tsvector,
+)
 from indexer.records import Extraction, LetterFields, Passage, Reference
 from indexer.store import (
     DOCUMENT_COLUMNS, FIELD_NAMES, Change, DocumentFilter, DocumentRow, PassageRow, StoredDocument, storable_text,
     text_hash,
 )
-
-FORMAT_VERSION = 1
-"""Of this schema; an archive database of another version is refused."""
-
-LOCK_KEY = 0x41524348
-"""The advisory lock one writer holds (per database, so one archive per database)."""
-
-HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 64
-"""pgvector's defaults; bench/scale_postgres.py measures recall@10 against exact search with them."""
-HNSW_EF_SEARCH = 100
-"""Candidates the graph walk keeps; raised to k for deeper searches (pgvector allows up to 1000)."""
-MAX_EF_SEARCH = 1000
-EXACT_SHARE = 0.1
-"""A filter that leaves fewer than this share of the passages is searched exactly (a sequential
-scan of the allowed rows by primary key), like FAISS's exact subset: a graph walk through mostly
-forbidden nodes would need a huge beam to find k allowed ones."""
-MAX_SCAN_TUPLES = 50_000
-"""Iterative scans stop after this many tuples (pgvector's default is 20,000); filtered HNSW
-searches therefore still return k hits when a tenth of the archive is allowed."""
-
-BM25_K1 = 1.2
-BM25_B = 0.75
-"""tantivy's BM25 parameters, so both backends rank lexical candidates alike."""
-MAX_POSITION = 16383
-"""tsvector positions stop here; a term's frequency past it is not counted (passages are ~500 terms)."""
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and `location`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _clean(text: str | None) -> str | None:
-    """Text PostgreSQL can store: NUL (which SQLite takes, PostgreSQL refuses) becomes U+FFFD, one
-    character for one, so character spans stay valid."""
-    return None if text is None else text.replace("\x00", "\ufffd")
-
-
-def _tsvector(terms: list[str]) -> str:
-    """The tsvector literal of analysed `terms` with their positions (frequency = position count)."""
-    where: dict[str, list[int]] = {}
-    for position, term in enumerate(terms, start=1):
-        where.setdefault(term, []).append(min(position, MAX_POSITION))
-    return " ".join(f"{_quoted(term)}:{','.join(map(str, sorted(set(at))))}" for term, at in where.items())
-
-
-def _quoted(term: str) -> str:
-    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _schema() -> str:
-    letter = ", ".join(f'{name} text COLLATE "C"' for name in FIELD_NAMES)
-    return f"""
-CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
-CREATE TABLE documents (
-    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    key text COLLATE "C" NOT NULL UNIQUE,
-    path bytea NOT NULL UNIQUE,
-    sha256 text NOT NULL,
-    size bigint NOT NULL,
-    format text NOT NULL,
-    text text NOT NULL,
-    sidebar text NOT NULL DEFAULT '',
-    {letter},
-    added_at double precision NOT NULL
-);
-CREATE INDEX documents_dossier ON documents(dossier, ondernummer);
-CREATE INDEX documents_date ON documents(date);
-CREATE INDEX documents_aanhangsel ON documents(aanhangsel);
-CREATE TABLE keys (
-    seq bigint GENERATED ALWAYS AS IDENTITY,
-    doc bigint NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    kind text NOT NULL,
-    key text NOT NULL,
-    PRIMARY KEY (kind, key, doc)
-);
-CREATE INDEX keys_doc ON keys(doc);
-CREATE TABLE pages (
-    doc bigint NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    n integer NOT NULL,
-    char_start integer NOT NULL,
-    char_end integer NOT NULL,
-    ocr boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (doc, n)
-);
-CREATE TABLE passages (
-    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
-    doc bigint NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    seq integer NOT NULL,
-    page_start integer NOT NULL,
-    page_end integer NOT NULL,
-    char_start integer NOT NULL,
-    char_end integer NOT NULL,
-    text text NOT NULL,
-    text_hash text NOT NULL,
-    terms tsvector NOT NULL,
-    nterms integer NOT NULL,
-    embedding vector
-);
-CREATE INDEX passages_doc ON passages(doc);
-CREATE INDEX passages_hash ON passages(text_hash);
-CREATE INDEX passages_terms ON passages USING gin(terms);
-CREATE TABLE lexicon (term text PRIMARY KEY, df bigint NOT NULL);
-CREATE TABLE refs (
-    seq bigint GENERATED ALWAYS AS IDENTITY,
-    doc bigint NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    kind text NOT NULL,
-    value text NOT NULL,
-    text text NOT NULL DEFAULT ''
-);
-CREATE INDEX refs_value ON refs(kind, value);
-CREATE INDEX refs_doc ON refs(doc);
-CREATE TABLE failures (
-    path bytea PRIMARY KEY,
-    sha256 text,
-    stage text NOT NULL,
-    error text NOT NULL,
-    at double precision NOT NULL
-);
-INSERT INTO meta VALUES ('format_version', '{FORMAT_VERSION}'), ('generation', '0'), ('passages', '0'),
-    ('terms', '0'), ('analysis', '{ANALYSIS_VERSION}');
-"""
 
 
 class PostgresStore:
@@ -211,7 +63,7 @@ class PostgresStore:
                     raise ArchiveNotFound(f"no archive in the database {store.location} (ingest into it first)")
                 if not exists:
                     db.execute("CREATE EXTENSION IF NOT EXISTS vector")
-                    db.execute(_schema())
+                    db.execute(schema())
             register_vector(db)
         except psycopg.Error as error:
             store.close()
@@ -599,8 +451,8 @@ class PostgresStore:
         added_at: float, fields: dict[str, str | None], id: int | None = None,
     ) -> int:
         columns = ["key", "path", "sha256", "size", "format", "text", "sidebar", "added_at", *fields]
-        values = [key, os.fsencode(path), sha256, size, format, _clean(text), _clean(sidebar), added_at,
-                  *(_clean(v) for v in fields.values())]
+        values = [key, os.fsencode(path), sha256, size, format, clean(text), clean(sidebar), added_at,
+                  *(clean(v) for v in fields.values())]
         if id is not None:
             columns.insert(0, "id")
             values.insert(0, id)
@@ -620,7 +472,7 @@ class PostgresStore:
             total_terms += len(terms)
             df.update(set(terms))
             vector = vectors.get(digest)
-            values = [doc_id, seq, page_start, page_end, char_start, char_end, _clean(text), digest, _tsvector(terms),
+            values = [doc_id, seq, page_start, page_end, char_start, char_end, clean(text), digest, tsvector(terms),
                       len(terms), None if vector is None else np.asarray(vector, dtype=np.float32)]
             columns = "doc, seq, page_start, page_end, char_start, char_end, text, text_hash, terms, nterms, embedding"
             if pid is not None:
@@ -647,11 +499,11 @@ class PostgresStore:
         cursor = self.db.cursor()
         cursor.executemany(
             "INSERT INTO refs (doc, kind, value, text) VALUES (%s, %s, %s, %s)",
-            [(doc_id, r.kind, _clean(r.value), _clean(r.text)) for r in refs],
+            [(doc_id, r.kind, clean(r.value), clean(r.text)) for r in refs],
         )
         cursor.executemany(
             "INSERT INTO keys (doc, kind, key) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            [(doc_id, kind, _clean(key)) for kind, key in keys],
+            [(doc_id, kind, clean(key)) for kind, key in keys],
         )
 
     def _vectors_of(self, hashes: set[str]) -> dict[str, np.ndarray]:
@@ -688,7 +540,7 @@ class PostgresStore:
             self.db.execute(
                 "INSERT INTO failures VALUES (%s, %s, %s, %s, %s) ON CONFLICT (path) DO UPDATE SET "
                 "sha256 = excluded.sha256, stage = excluded.stage, error = excluded.error, at = excluded.at",
-                (os.fsencode(path), sha256, stage, _clean(storable_text(error)), time.time()),
+                (os.fsencode(path), sha256, stage, clean(storable_text(error)), time.time()),
             )
 
     def forget_failures(self, paths: Sequence[str]) -> None:
@@ -724,161 +576,3 @@ class PostgresStore:
             if (int(self._meta("passages") or -1), int(self._meta("terms") or -1)) != (passages, terms):
                 problems.append(f"the lexical totals in {self.location} do not match its passages")
         return problems
-
-
-class PostgresVectors:
-    """Dense candidates from pgvector's HNSW index (or exactly, for small allowed sets)."""
-
-    def __init__(self, store: PostgresStore):
-        self.store = store
-
-    def __len__(self) -> int:
-        return int(self.store._meta("passages") or 0) if self.store.model() else 0
-
-    def search(
-        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
-    ) -> list[list[tuple[int, float]]]:
-        """Per query vector, up to `k` (passage id, cosine), best first, among `allowed` passage ids.
-
-        Exact when the allowed set is under EXACT_SHARE of the passages or `k` exceeds what an HNSW
-        beam may hold (MAX_EF_SEARCH); otherwise the HNSW graph with an iterative scan."""
-        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        total = len(self)
-        if k <= 0 or total == 0:
-            return [[] for _ in queries]
-        ids = None if allowed is None else [int(i) for i in np.unique(np.asarray(allowed, dtype=np.int64))]
-        if ids is not None and not ids:
-            return [[] for _ in queries]
-        exact = k > MAX_EF_SEARCH or (ids is not None and len(ids) < EXACT_SHARE * total)
-        where = "embedding IS NOT NULL" + ("" if ids is None else " AND id = ANY(%(ids)s)")
-        # `+ 0` hides the distance from the planner, which then cannot walk the HNSW index
-        order = "(embedding <#> %(q)s) + 0" if exact else "embedding <#> %(q)s"
-        found = []
-        with self.store.snapshot():
-            self.store.db.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, min(k, MAX_EF_SEARCH))}")
-            for vector in queries:
-                rows = self.store.db.execute(
-                    f"SELECT id, embedding <#> %(q)s FROM passages WHERE {where} ORDER BY {order} LIMIT %(k)s",
-                    {"q": vector, "ids": ids, "k": k},
-                ).fetchall()
-                hits = [(int(pid), -float(distance)) for pid, distance in rows]
-                found.append(sorted(hits, key=lambda hit: (-hit[1], hit[0])))  # relaxed order: sort the k
-        return found
-
-
-class PostgresLexical:
-    """BM25 over `passages.terms` (see the module docstring), filtered by document inside the query."""
-
-    def __init__(self, store: PostgresStore):
-        self.store = store
-
-    def search(self, query: str, k: int, *, allowed_docs: Collection[int] | None = None) -> list[tuple[int, float]]:
-        terms = list(dict.fromkeys(analyse(query)))
-        if k <= 0 or not terms or (allowed_docs is not None and not allowed_docs):
-            return []
-        db = self.store.db
-        with self.store.snapshot():
-            passages, total = int(self.store._meta("passages") or 0), int(self.store._meta("terms") or 0)
-            df = dict(db.execute("SELECT term, df FROM lexicon WHERE term = ANY(%s)", (terms,)).fetchall())
-            present = [t for t in terms if df.get(t)]
-            if not present or not passages:
-                return []
-            idf = [math.log(1 + (passages - df[t] + 0.5) / (df[t] + 0.5)) for t in present]
-            docs = "" if allowed_docs is None else "AND p.doc = ANY(%(docs)s)"
-            rows = db.execute(
-                "SELECT p.id, sum(q.idf * u.tf * %(k1p)s / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * p.nterms / %(avgdl)s))) AS s "
-                "FROM passages p "
-                "CROSS JOIN LATERAL (SELECT lexeme, cardinality(positions) AS tf FROM unnest(p.terms)) u "
-                "JOIN unnest(%(terms)s::text[], %(idf)s::float8[]) AS q(term, idf) ON q.term = u.lexeme "
-                f"WHERE p.terms @@ %(query)s::tsquery {docs} "
-                "GROUP BY p.id ORDER BY s DESC, p.id LIMIT %(k)s",
-                {
-                    "k1p": BM25_K1 + 1, "k1": BM25_K1, "b": BM25_B, "avgdl": total / passages, "terms": present,
-                    "idf": idf, "query": " | ".join(_quoted(t) for t in present), "k": k,
-                    "docs": None if allowed_docs is None else [int(d) for d in allowed_docs],
-                },
-            ).fetchall()
-        return [(int(pid), float(score)) for pid, score in rows]
-
-
-class PostgresIndexes:
-    """The index side of a PostgreSQL archive: its HNSW and GIN indexes live in the tables and
-    follow every transaction, so there is nothing to apply and no stamp to compare."""
-
-    def __init__(self, store: PostgresStore):
-        self.store = store
-        self.notes: list[str] = []
-        self._vectors = PostgresVectors(store)
-        self._lexical = PostgresLexical(store)
-        self._document_vectors: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
-        self._lock = threading.Lock()
-
-    def vectors(self) -> PostgresVectors:
-        return self._vectors
-
-    def lexical(self) -> PostgresLexical:
-        return self._lexical
-
-    def foreign(self) -> str | None:
-        return None
-
-    def apply(self, change: Change, previous_generation: int) -> None:
-        """Nothing to do: the indexes were updated in each document's transaction."""
-
-    def remove_leftovers(self) -> None:
-        """Nothing to do: an interrupted transaction leaves nothing behind."""
-
-    def problems(self, *, thorough: bool = True) -> list[str]:
-        """Indexes missing or left invalid (a failed CREATE INDEX CONCURRENTLY, a REINDEX cut short)."""
-        wanted = ["passages_terms"] + (["passages_embedding"] if self.store.model() else [])
-        rows = dict(self.store.db.execute(
-            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE c.relname = ANY(%s) AND pg_table_is_visible(c.oid)", (wanted,)
-        ).fetchall())
-        return [
-            f"index {name} in {self.store.location} is " + ("missing" if name not in rows else "invalid")
-            for name in wanted if not rows.get(name)
-        ]
-
-    def rebuild(self) -> None:
-        """Rebuild the HNSW and GIN indexes and recount the lexicon from the stored terms."""
-        db = self.store.db
-        with self.store.transaction():
-            db.execute("DELETE FROM lexicon")
-            db.execute(
-                "INSERT INTO lexicon SELECT u.lexeme, count(*) FROM passages p, unnest(p.terms) u GROUP BY u.lexeme"
-            )
-            db.execute(
-                "UPDATE meta SET value = CASE key WHEN 'passages' THEN (SELECT count(*) FROM passages)::text "
-                "ELSE (SELECT coalesce(sum(nterms), 0) FROM passages)::text END WHERE key IN ('passages', 'terms')"
-            )
-        model = self.store.model()
-        if model:
-            db.execute(
-                "CREATE INDEX IF NOT EXISTS passages_embedding ON passages USING hnsw (embedding vector_ip_ops) "
-                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
-            )
-            db.execute("REINDEX INDEX passages_embedding")
-        db.execute("REINDEX INDEX passages_terms")
-
-    def document_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(document ids, matrix): each document's mean passage vector, L2-normalised, averaged in
-        the database; kept for the archive's generation like the embedded archive's."""
-        if self.store.model() is None:
-            return None
-        with self.store.snapshot():
-            generation = self.store.generation
-            with self._lock:
-                if self._document_vectors is not None and self._document_vectors[0] == generation:
-                    return self._document_vectors[1]
-            rows = self.store.db.execute(
-                "SELECT doc, avg(embedding) FROM passages WHERE embedding IS NOT NULL GROUP BY doc ORDER BY doc"
-            ).fetchall()
-        dim = self.store.model()[1]  # type: ignore[index]
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        sums = np.vstack([r[1].to_numpy() for r in rows]).astype(np.float64) if rows else np.zeros((0, dim))
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        found = (ids, (sums / np.where(norms == 0, 1, norms)).astype(np.float32))
-        with self._lock:
-            self._document_vectors = (generation, found)
-        return found

@@ -1,0 +1,177 @@
+"""Dense (pgvector HNSW) and lexical (BM25 over tsvector) candidates of a PostgreSQL archive, and
+the index side of the backend seam."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Collection
+
+import numpy as np
+
+from indexer.analysis import analyse
+from indexer.postgres.schema import (
+    BM25_B, BM25_K1, EXACT_MAX, EXACT_SHARE, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, MAX_EF_SEARCH, quoted,
+)
+from indexer.postgres.store import PostgresStore
+from indexer.store import Change
+
+
+class PostgresVectors:
+    """Dense candidates from pgvector's HNSW index (or exactly, for small allowed sets)."""
+
+    def __init__(self, store: PostgresStore):
+        self.store = store
+
+    def __len__(self) -> int:
+        return int(self.store._meta("passages") or 0) if self.store.model() else 0
+
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """Per query vector, up to `k` (passage id, cosine), best first, among `allowed` passage ids.
+
+        Exact when at most EXACT_MAX passages are searched or the allowed set is under EXACT_SHARE
+        of them; otherwise the HNSW graph, whose iterative scan goes on past its beam for deep
+        searches and filters."""
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        total = len(self)
+        if k <= 0 or total == 0:
+            return [[] for _ in queries]
+        ids = None if allowed is None else [int(i) for i in np.unique(np.asarray(allowed, dtype=np.int64))]
+        if ids is not None and not ids:
+            return [[] for _ in queries]
+        searched = total if ids is None else min(total, len(ids))
+        exact = searched <= EXACT_MAX or (ids is not None and len(ids) < EXACT_SHARE * total)
+        where = "embedding IS NOT NULL" + ("" if ids is None else " AND id = ANY(%(ids)s)")
+        # `+ 0` hides the distance from the planner, which then cannot walk the HNSW index
+        order = "(embedding <#> %(q)s) + 0" if exact else "embedding <#> %(q)s"
+        found = []
+        with self.store.snapshot():
+            self.store.db.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, min(k, MAX_EF_SEARCH))}")
+            for vector in queries:
+                rows = self.store.db.execute(
+                    f"SELECT id, embedding <#> %(q)s FROM passages WHERE {where} ORDER BY {order} LIMIT %(k)s",
+                    {"q": vector, "ids": ids, "k": k},
+                ).fetchall()
+                hits = [(int(pid), -float(distance)) for pid, distance in rows]
+                found.append(sorted(hits, key=lambda hit: (-hit[1], hit[0])))  # relaxed order: sort the k
+        return found
+
+
+class PostgresLexical:
+    """BM25 over `passages.terms` (see the module docstring), filtered by document inside the query."""
+
+    def __init__(self, store: PostgresStore):
+        self.store = store
+
+    def search(self, query: str, k: int, *, allowed_docs: Collection[int] | None = None) -> list[tuple[int, float]]:
+        terms = list(dict.fromkeys(analyse(query)))
+        if k <= 0 or not terms or (allowed_docs is not None and not allowed_docs):
+            return []
+        db = self.store.db
+        with self.store.snapshot():
+            passages, total = int(self.store._meta("passages") or 0), int(self.store._meta("terms") or 0)
+            df = dict(db.execute("SELECT term, df FROM lexicon WHERE term = ANY(%s)", (terms,)).fetchall())
+            present = [t for t in terms if df.get(t)]
+            if not present or not passages:
+                return []
+            idf = [math.log(1 + (passages - df[t] + 0.5) / (df[t] + 0.5)) for t in present]
+            docs = "" if allowed_docs is None else "AND p.doc = ANY(%(docs)s)"
+            rows = db.execute(
+                "SELECT p.id, sum(q.idf * u.tf * %(k1p)s / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * p.nterms / %(avgdl)s))) AS s "
+                "FROM passages p "
+                "CROSS JOIN LATERAL (SELECT lexeme, cardinality(positions) AS tf FROM unnest(p.terms)) u "
+                "JOIN unnest(%(terms)s::text[], %(idf)s::float8[]) AS q(term, idf) ON q.term = u.lexeme "
+                f"WHERE p.terms @@ %(query)s::tsquery {docs} "
+                "GROUP BY p.id ORDER BY s DESC, p.id LIMIT %(k)s",
+                {
+                    "k1p": BM25_K1 + 1, "k1": BM25_K1, "b": BM25_B, "avgdl": total / passages, "terms": present,
+                    "idf": idf, "query": " | ".join(quoted(t) for t in present), "k": k,
+                    "docs": None if allowed_docs is None else [int(d) for d in allowed_docs],
+                },
+            ).fetchall()
+        return [(int(pid), float(score)) for pid, score in rows]
+
+
+class PostgresIndexes:
+    """The index side of a PostgreSQL archive: its HNSW and GIN indexes live in the tables and
+    follow every transaction, so there is nothing to apply and no stamp to compare."""
+
+    def __init__(self, store: PostgresStore):
+        self.store = store
+        self.notes: list[str] = []
+        self._vectors = PostgresVectors(store)
+        self._lexical = PostgresLexical(store)
+        self._document_vectors: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
+        self._lock = threading.Lock()
+
+    def vectors(self) -> PostgresVectors:
+        return self._vectors
+
+    def lexical(self) -> PostgresLexical:
+        return self._lexical
+
+    def foreign(self) -> str | None:
+        return None
+
+    def apply(self, change: Change, previous_generation: int) -> None:
+        """Nothing to do: the indexes were updated in each document's transaction."""
+
+    def remove_leftovers(self) -> None:
+        """Nothing to do: an interrupted transaction leaves nothing behind."""
+
+    def problems(self, *, thorough: bool = True) -> list[str]:
+        """Indexes missing or left invalid (a failed CREATE INDEX CONCURRENTLY, a REINDEX cut short)."""
+        wanted = ["passages_terms"] + (["passages_embedding"] if self.store.model() else [])
+        rows = dict(self.store.db.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = ANY(%s) AND pg_table_is_visible(c.oid)", (wanted,)
+        ).fetchall())
+        return [
+            f"index {name} in {self.store.location} is " + ("missing" if name not in rows else "invalid")
+            for name in wanted if not rows.get(name)
+        ]
+
+    def rebuild(self) -> None:
+        """Rebuild the HNSW and GIN indexes and recount the lexicon from the stored terms."""
+        db = self.store.db
+        with self.store.transaction():
+            db.execute("DELETE FROM lexicon")
+            db.execute(
+                "INSERT INTO lexicon SELECT u.lexeme, count(*) FROM passages p, unnest(p.terms) u GROUP BY u.lexeme"
+            )
+            db.execute(
+                "UPDATE meta SET value = CASE key WHEN 'passages' THEN (SELECT count(*) FROM passages)::text "
+                "ELSE (SELECT coalesce(sum(nterms), 0) FROM passages)::text END WHERE key IN ('passages', 'terms')"
+            )
+        model = self.store.model()
+        if model:
+            db.execute(
+                "CREATE INDEX IF NOT EXISTS passages_embedding ON passages USING hnsw (embedding vector_ip_ops) "
+                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+            )
+            db.execute("REINDEX INDEX passages_embedding")
+        db.execute("REINDEX INDEX passages_terms")
+
+    def document_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(document ids, matrix): each document's mean passage vector, L2-normalised, averaged in
+        the database; kept for the archive's generation like the embedded archive's."""
+        if self.store.model() is None:
+            return None
+        with self.store.snapshot():
+            generation = self.store.generation
+            with self._lock:
+                if self._document_vectors is not None and self._document_vectors[0] == generation:
+                    return self._document_vectors[1]
+            rows = self.store.db.execute(
+                "SELECT doc, avg(embedding) FROM passages WHERE embedding IS NOT NULL GROUP BY doc ORDER BY doc"
+            ).fetchall()
+        dim = self.store.model()[1]  # type: ignore[index]
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        sums = np.vstack([r[1].to_numpy() for r in rows]).astype(np.float64) if rows else np.zeros((0, dim))
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        found = (ids, (sums / np.where(norms == 0, 1, norms)).astype(np.float32))
+        with self._lock:
+            self._document_vectors = (generation, found)
+        return found

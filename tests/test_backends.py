@@ -260,3 +260,22 @@ def test_the_web_app_serves_both_backends_alike(both: tuple[Archive, Archive]) -
             client.get("/healthz").json(),
         ))
     assert answers[0] == answers[1] and answers[0][0]
+
+
+def test_threads_share_a_postgres_archive(demo_url: str) -> None:
+    """A server's request threads share one Archive: each thread gets its own connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = [("search", "veiligheid van ambtenaren"), ("search", "uitstoot luchtvaart"), ("related", None)] * 10
+    with Archive.open(demo_url) as archive:
+        key = archive.store.documents()[0].key
+
+        def call(item: tuple[str, str | None]) -> list[str]:
+            kind, query = item
+            if kind == "search":
+                return [f"{h.document}:{h.passage_id}" for h in archive.search(query, k=5)]
+            return [r.target for r in archive.related(key)]
+
+        serial = [call(item) for item in calls]
+        with ThreadPoolExecutor(8) as pool:
+            assert list(pool.map(call, calls)) == serial

@@ -463,22 +463,34 @@ class PostgresStore:
 
     def _insert_passages(self, doc_id: int, rows: list[tuple], vectors: dict[str, np.ndarray]) -> list[int]:
         """Insert passages (id or None, seq, pages, span, text, hash) with their terms and vectors, keep
-        the lexicon's document frequencies and totals in step; return the new ids."""
-        added: list[int] = []
+        the lexicon's document frequencies and totals in step; return their ids. One batched
+        statement: a row per round trip made a migration 57 passages/s."""
         df: Counter[str] = Counter()
         total_terms = 0
+        values = []
         for pid, seq, page_start, page_end, char_start, char_end, text, digest in rows:
             terms = analyse(text)
             total_terms += len(terms)
             df.update(set(terms))
             vector = vectors.get(digest)
-            values = [doc_id, seq, page_start, page_end, char_start, char_end, clean(text), digest, tsvector(terms),
-                      len(terms), None if vector is None else np.asarray(vector, dtype=np.float32)]
-            columns = "doc, seq, page_start, page_end, char_start, char_end, text, text_hash, terms, nterms, embedding"
-            if pid is not None:
-                columns, values = "id, " + columns, [pid, *values]
-            marks = ", ".join(["%s"] * len(values))
-            added.append(self.db.execute(f"INSERT INTO passages ({columns}) VALUES ({marks}) RETURNING id", values).fetchone()[0])
+            values.append([
+                pid, doc_id, seq, page_start, page_end, char_start, char_end, clean(text), digest, tsvector(terms),
+                len(terms), None if vector is None else np.asarray(vector, dtype=np.float32),
+            ])
+        added: list[int] = []
+        if values:
+            new_ids = " OVERRIDING USER VALUE" if values[0][0] is None else ""  # NULL id: take the next
+            with self.db.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO passages (id, doc, seq, page_start, page_end, char_start, char_end, text, text_hash,"
+                    f" terms, nterms, embedding){new_ids} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    " RETURNING id",
+                    values, returning=True,
+                )
+                while True:
+                    added.append(cursor.fetchone()[0])
+                    if not cursor.nextset():
+                        break
         if df:
             self.db.execute(
                 "INSERT INTO lexicon SELECT * FROM unnest(%s::text[], %s::bigint[]) "

@@ -279,3 +279,18 @@ def test_threads_share_a_postgres_archive(demo_url: str) -> None:
         serial = [call(item) for item in calls]
         with ThreadPoolExecutor(8) as pool:
             assert list(pool.map(call, calls)) == serial
+
+
+def test_a_long_lived_postgres_archive_sees_a_later_ingest(demo_path: Path, postgres: PostgresServer, tmp_path: Path) -> None:
+    url = postgres.create("later")
+    with Archive.open(demo_path) as source:
+        assert source.migrate(url).ok
+    (tmp_path / "later").mkdir()
+    shutil.copy(DEMO / "brief-financien-2022-04-13.txt", tmp_path / "later" / "later-letter.txt")
+    with Archive.open(url) as reader:
+        before = reader.refresh()
+        with Archive.open(url) as writer:
+            assert writer.ingest([tmp_path / "later"]).ok
+        assert reader.refresh() == before + 1
+        assert reader.resolve("later-letter").key == "later-letter"
+        assert "later-letter" in top_documents(reader, "brief van Financiën", k=20)

@@ -206,8 +206,7 @@ def search(
         text = strip_boilerplate(query)  # the subject, for both halves; identifiers read the query as typed
         if mode in ("hybrid", "dense") and len(indexes.vectors()):
             vector = encoder.query(text)
-            allowed_passages = None if allowed is None else store.passage_ids(allowed)
-            dense = dict(indexes.vectors().search(vector[None, :], depth, allowed=allowed_passages)[0])
+            dense = dict(indexes.dense(vector, depth, allowed_docs=allowed))
         if mode in ("hybrid", "lexical"):
             lexical = dict(indexes.lexical().search(text, depth, allowed_docs=allowed))
         matches = identifier_matches(store, query) if mode == "hybrid" else {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -262,6 +263,12 @@ class DerivedIndexes:
         with self._lock:
             self._document_vectors = (generation, found)
         return found
+
+    def dense(self, vector: np.ndarray, k: int, *, allowed_docs: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """Up to k (passage id, cosine) for one query vector, best first, among the passages of
+        `allowed_docs` (FAISS filters by passage id, so the store maps the documents to theirs)."""
+        allowed = None if allowed_docs is None else self.store.passage_ids(allowed_docs)
+        return self.vectors().search(vector[None, :], k, allowed=allowed)[0]
 
     def _keep(self, name: str, index: VectorIndex | LexicalIndex, seen: tuple[int, int, int] | None) -> None:
         with self._lock:

@@ -27,32 +27,44 @@ class PostgresVectors:
         return int(self.store._meta("passages") or 0) if self.store.model() else 0
 
     def search(
-        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None,
+        allowed_docs: Collection[int] | None = None,
     ) -> list[list[tuple[int, float]]]:
-        """Per query vector, up to `k` (passage id, cosine), best first, among `allowed` passage ids.
+        """Per query vector, up to `k` (passage id, cosine), best first, among `allowed` passage ids
+        or the passages of `allowed_docs` (the filter pushed into the query: an array of 300,000
+        allowed passage ids is what a broad filter over a million passages would otherwise send).
 
-        Exact when at most EXACT_MAX passages are searched or the allowed set is under EXACT_SHARE
+        Exact when at most EXACT_MAX passages are searched or the allowed ones are under EXACT_SHARE
         of them; otherwise the HNSW graph, whose iterative scan goes on past its beam for deep
         searches and filters."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         total = len(self)
         if k <= 0 or total == 0:
             return [[] for _ in queries]
-        ids = None if allowed is None else [int(i) for i in np.unique(np.asarray(allowed, dtype=np.int64))]
-        if ids is not None and not ids:
+        ids = None if allowed is None else sorted({int(i) for i in allowed})
+        docs = None if allowed_docs is None else sorted({int(d) for d in allowed_docs})
+        if ids == [] or docs == []:
             return [[] for _ in queries]
-        searched = total if ids is None else min(total, len(ids))
-        exact = searched <= EXACT_MAX or (ids is not None and len(ids) < EXACT_SHARE * total)
-        where = "embedding IS NOT NULL" + ("" if ids is None else " AND id = ANY(%(ids)s)")
-        # `+ 0` hides the distance from the planner, which then cannot walk the HNSW index
-        order = "(embedding <#> %(q)s) + 0" if exact else "embedding <#> %(q)s"
         found = []
         with self.store.snapshot():
+            searched = total
+            if ids is not None:
+                searched = min(total, len(ids))
+            elif docs is not None:
+                searched = self.store.db.execute(
+                    "SELECT count(*) FROM passages WHERE doc = ANY(%s)", (docs,)
+                ).fetchone()[0]
+            exact = searched <= EXACT_MAX or (searched < EXACT_SHARE * total)
+            where = "embedding IS NOT NULL" + ("" if ids is None else " AND id = ANY(%(ids)s)") + (
+                "" if docs is None else " AND doc = ANY(%(docs)s)"
+            )
+            # `+ 0` hides the distance from the planner, which then cannot walk the HNSW index
+            order = "(embedding <#> %(q)s) + 0" if exact else "embedding <#> %(q)s"
             self.store.db.execute(f"SET LOCAL hnsw.ef_search = {max(HNSW_EF_SEARCH, min(k, MAX_EF_SEARCH))}")
             for vector in queries:
                 rows = self.store.db.execute(
                     f"SELECT id, embedding <#> %(q)s FROM passages WHERE {where} ORDER BY {order} LIMIT %(k)s",
-                    {"q": vector, "ids": ids, "k": k},
+                    {"q": vector, "ids": ids, "docs": docs, "k": k},
                 ).fetchall()
                 hits = [(int(pid), -float(distance)) for pid, distance in rows]
                 found.append(sorted(hits, key=lambda hit: (-hit[1], hit[0])))  # relaxed order: sort the k
@@ -111,6 +123,10 @@ class PostgresIndexes:
 
     def lexical(self) -> PostgresLexical:
         return self._lexical
+
+    def dense(self, vector: np.ndarray, k: int, *, allowed_docs: Collection[int] | None = None) -> list[tuple[int, float]]:
+        """Up to k (passage id, cosine) for one query vector among the passages of `allowed_docs`."""
+        return self._vectors.search(vector, k, allowed_docs=allowed_docs)[0]
 
     def foreign(self) -> str | None:
         return None

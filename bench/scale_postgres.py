@@ -114,8 +114,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--no-faiss", action="store_true")
+    parser.add_argument("--m", type=int, default=postgres.HNSW_M, help="HNSW m to try (default: the backend's)")
+    parser.add_argument("--ef-construction", type=int, default=postgres.HNSW_EF_CONSTRUCTION)
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone")
     args = parser.parse_args()
+    postgres.HNSW_M, postgres.HNSW_EF_CONSTRUCTION = args.m, args.ef_construction
     started = time.perf_counter()
     seeds, queries = seed_vectors()
     queries = queries.astype(np.float32)

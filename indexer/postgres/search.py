@@ -180,9 +180,9 @@ class PostgresIndexes:
             with self._lock:
                 if self._document_vectors is not None and self._document_vectors[0] == generation:
                     return self._document_vectors[1]
-            rows = self.store.db.execute(
+            rows = self.store.fetch_binary(
                 "SELECT doc, avg(embedding) FROM passages WHERE embedding IS NOT NULL GROUP BY doc ORDER BY doc"
-            ).fetchall()
+            )
         dim = self.store.model()[1]  # type: ignore[index]
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         sums = np.vstack([r[1].to_numpy() for r in rows]).astype(np.float64) if rows else np.zeros((0, dim))

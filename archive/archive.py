@@ -318,7 +318,7 @@ class Archive:
         """Documents related to `doc` (id, path, kenmerk or Kamerstuk number), grouped by kind, each with its reason.
 
         Kinds, in order: answers, answered_by, question, answer, same_dossier, cites, cited_by,
-        similar (the `k_similar` nearest by mean passage vector that are not listed already).
+        similar (the `k_similar` most similar by passage vectors and distinctive terms, not listed already).
         With `thread`, only the reply chain (answers and Kamervragen links, followed transitively)
         earliest first, `doc` itself included as kind "self". Raises DocumentNotFound.
         """
@@ -327,7 +327,7 @@ class Archive:
         row = self.resolve(doc)
         if thread:
             return reply_thread(self.store, row)
-        return related(self.store, row, document_vectors=self.indexes.document_vectors(), k_similar=k_similar)
+        return related(self.store, row, indexes=self.indexes, k_similar=k_similar)
 
     # --- for the web app (archive/web): one call per page or endpoint
 

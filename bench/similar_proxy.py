@@ -17,8 +17,7 @@ mates in the shared corpus are all moties (480 of 632 documents); a motie's head
 `bench/related_precision.py` measures the explicit links and prints the seed letters' similar lists
 for reading; it has no measure of the similar list, hence this file.
 
-Methods: `mean` is the method before (cosine of mean passage vectors, as `DerivedIndexes.
-document_vectors` holds them), `dense` and `lexical` each side of the current method alone, and
+Methods: `mean` is the method before (cosine of mean passage vectors, `mean_vectors`), `dense` and `lexical` each side of the current method alone, and
 `fused` the method `related` uses, at each of `--weights` (the passage-vector side's share).
 """
 
@@ -52,10 +51,22 @@ def _ranked(scores: dict[int, float]) -> list[int]:
     return [doc for doc, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
 
 
+def mean_vectors(archive: Archive) -> tuple[np.ndarray, np.ndarray]:
+    """(document ids, matrix): each document's mean passage vector, L2-normalised, as the old
+    "similar" ranked by it."""
+    pids, matrix = archive.store.passage_vectors(archive.encoder.model_id)
+    all_pids, all_docs = archive.store.passage_docs()
+    doc_ids, inverse = np.unique(all_docs[np.searchsorted(all_pids, pids)], return_inverse=True)
+    sums = np.zeros((len(doc_ids), matrix.shape[1]), dtype=np.float64)
+    np.add.at(sums, inverse, matrix)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return doc_ids, (sums / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
 def methods(archive: Archive, weights: list[float]) -> dict[str, Callable[[DocumentRow], list[int]]]:
     """Method name → document → the other documents, most similar first (at least TOP of them)."""
     store, indexes = archive.store, archive.indexes
-    ids, matrix = indexes.document_vectors()
+    ids, matrix = mean_vectors(archive)
 
     def mean(me: DocumentRow) -> list[int]:
         at = np.flatnonzero(ids == me.id)

@@ -70,10 +70,11 @@ def _nothing() -> None:
 
 
 class _EncoderActor:
-    """Actor side: one encoder, loaded on its first call and kept for the run."""
+    """Actor side: one encoder, kept for the run."""
 
     def __init__(self, model: str, precision: str, batch_tokens: int):
         self.encoder = Encoder(model, precision=precision, batch_tokens=batch_tokens)
+        self.encoder.passages(["start"])  # load the model now, while the first files are extracted
 
     def embed(self, texts: list[str]) -> tuple[np.ndarray, str]:
         return self.encoder.passages(texts), self.encoder.precision

@@ -112,6 +112,8 @@ class RayExecutor:
         resources = ray.cluster_resources()
         cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
         count = workers or gpus or max(cpus - max(1, cpus // EXTRACT_SHARE), 1)
+        if gpus and count > gpus:
+            raise RayIngestError(f"{count} encoder workers asked for, but the Ray cluster has {gpus} GPUs (one each)")
         if count >= cpus:
             raise RayIngestError(
                 f"{count} encoder workers would take all {cpus} CPUs of the Ray cluster and leave none "

@@ -23,10 +23,8 @@ from tests.conftest import CORPUS, REPO, SEED_LETTERS
 
 ray = pytest.importorskip("ray", reason="the ray extra (archive[ray]) is installed by make test")
 
-PDFS = sorted((CORPUS / "pdf" / "aanhangsel_kamervragen").glob("*.pdf"))[:6] + [
-    CORPUS / "pdf" / "ienw_kamerbrieven_pdftextsplitter" / "Kamerbrief_innovatie_missie.pdf"
-]
-"""Six Aanhangsels and one Kamerbrief of several pages: about 60 passages, a minute of embedding."""
+PDFS = sorted((CORPUS / "pdf" / "aanhangsel_kamervragen").glob("*.pdf"))[:5]
+"""Five Aanhangsels (3 to 4 pages each): about 40 passages, some 6 s of embedding on one core."""
 
 
 @pytest.fixture(scope="module")

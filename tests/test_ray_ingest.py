@@ -1,5 +1,6 @@
 """`archive ingest --ray`: extraction and embedding on a local Ray cluster give the archive a local
-ingest gives, an encoder process killed mid-call is retried, and without --ray Ray is not imported."""
+ingest gives (a damaged file's failure included), an encoder process killed mid-call is retried,
+and without --ray Ray is not imported."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ ray = pytest.importorskip("ray", reason="the ray extra (archive[ray]) is install
 
 PDFS = sorted((CORPUS / "pdf" / "aanhangsel_kamervragen").glob("*.pdf"))[:5]
 """Five Aanhangsels (3 to 4 pages each): about 40 passages, some 6 s of embedding on one core."""
+BROKEN = "kapot.pdf"
+"""Beside them, a PDF cut off after its header: it must fail alone, as it does locally."""
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,7 @@ def letters(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("pdfs")
     for pdf in PDFS:
         shutil.copy(pdf, folder / pdf.name)
+    (folder / BROKEN).write_bytes(PDFS[0].read_bytes()[:400])
     return folder
 
 
@@ -50,12 +54,14 @@ def local(tmp_path_factory: pytest.TempPathFactory, letters: Path) -> Path:
     """The same letters ingested without Ray."""
     path = tmp_path_factory.mktemp("local")
     with Archive.open(path, create=True) as archive:
-        assert archive.ingest([letters]).ok
+        report = archive.ingest([letters])
+    assert len(report.added) == len(PDFS) and [Path(f.path).name for f in report.failed] == [BROKEN]
     return path
 
 
-def contents(path: Path) -> dict[str, list[tuple[int, int, int, str, np.ndarray]]]:
-    """File name → its passages as (char start, first page, last page, text, vector), in text order."""
+def contents(path: Path) -> tuple[dict[str, list[tuple[int, int, int, str, np.ndarray]]], list[tuple[str, object, object]]]:
+    """File name → its passages as (char start, first page, last page, text, vector), in text order;
+    and the failed files as (name, stage, error)."""
     with Archive.open(path) as archive:
         store = archive.store
         names = {row.id: Path(row.path).name for row in store.documents()}
@@ -66,12 +72,14 @@ def contents(path: Path) -> dict[str, list[tuple[int, int, int, str, np.ndarray]
         for pid, vector in zip(ids, matrix):
             row = rows[pid]
             out[names[row.doc]].append((row.char_start, row.page_start, row.page_end, row.text, vector))
-    return {name: sorted(passages, key=lambda p: p[0]) for name, passages in out.items()}
+        failed = [(Path(str(f["path"])).name, f["stage"], f["error"]) for f in store.failures()]
+    return {name: sorted(passages, key=lambda p: p[0]) for name, passages in out.items()}, failed
 
 
 def assert_same(ray_archive: Path, local_archive: Path) -> None:
-    got, want = contents(ray_archive), contents(local_archive)
+    (got, got_failed), (want, want_failed) = contents(ray_archive), contents(local_archive)
     assert sorted(got) == sorted(want) == sorted(p.name for p in PDFS)
+    assert got_failed == want_failed and [f[0] for f in want_failed] == [BROKEN]
     for name, passages in want.items():
         assert [p[:4] for p in got[name]] == [p[:4] for p in passages], name
         cosines = [float(np.dot(a[4], b[4])) for a, b in zip(got[name], passages)]
@@ -83,9 +91,9 @@ def assert_same(ray_archive: Path, local_archive: Path) -> None:
 
 def test_ray_ingest_gives_the_passages_and_vectors_of_a_local_ingest(cluster: None, letters: Path, local: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["ingest", str(letters), "--ray", "-a", str(tmp_path), "--json", "-q"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the damaged file
     report = json.loads(result.stdout)["report"]
-    assert len(report["added"]) == len(PDFS) and report["failed"] == []
+    assert len(report["added"]) == len(PDFS) and [Path(f["path"]).name for f in report["failed"]] == [BROKEN]
     assert report["precision"].startswith("fp32 (cpu")  # the actor's encoder, on this GPU-less cluster
     assert_same(tmp_path, local)
 
@@ -127,7 +135,7 @@ def test_an_encoder_killed_mid_call_is_retried_and_the_archive_is_complete(
         stop.set()
         killer.join()
     assert killed, "no encoder call was seen to kill"
-    assert report.ok and len(report.added) == len(PDFS), report.failed
+    assert len(report.added) == len(PDFS) and [Path(f.path).name for f in report.failed] == [BROKEN]
     assert_same(tmp_path, local)
 
 

@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 
+from archive.answers import prefer_answers
 from archive.boilerplate import strip as strip_boilerplate
 from archive.citations import Citation, cite
 from archive.errors import BadQuery
@@ -227,6 +228,7 @@ def search(
         if understood.boosts():
             notes.append(understood.describe())
             ranked = _boosted(store, ranked, passages, understood)
+        ranked = prefer_answers(store, ranked, passages)
         ranked = _identifier_first(store, ranked, passages, matches)
         if per_doc:
             seen: set[int] = set()

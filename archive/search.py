@@ -24,6 +24,7 @@ from archive.understand import BOOST, NARROW_CANDIDATES, Understood, understand
 from indexer.derived import DerivedIndexes
 from indexer.encoders import Encoder
 from indexer.records import DOC_TYPES
+from indexer.keys import PRINTED, identifier_key
 from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentFilter, DocumentRow, PassageRow, Store
 
@@ -132,7 +133,8 @@ present in a BNC-fiche's text ranked 14th (issue 17)."""
 def identifier_matches(store: Store, query: str) -> dict[int, str]:
     """Documents that carry or name an identifier given in the query → why.
 
-    A precise identifier of the document's own (kenmerk, Kamerstuk with its number, Aanhangsel)
+    A precise identifier of the document's own (kenmerk, Kamerstuk with its number, Aanhangsel, or
+    any identifier printed in its sidebar or running header or footer: `indexer.keys.PRINTED`)
     wins over one its text names (CITED_KINDS), which wins over a bare dossier number, which the
     Kamerstuk form also contains.
     """
@@ -159,6 +161,8 @@ def identifier_matches(store: Store, query: str) -> dict[int, str]:
             continue
         for row in rows:
             found.setdefault(row.id, why)
+        for row in store.documents_with_keys(PRINTED, [identifier_key(ref.value)]):
+            (dossier if ref.kind == "dossier" else precise).setdefault(row.id, f"prints {ref.text or ref.value}")
     return precise or named or dossier
 
 

@@ -130,13 +130,20 @@ document number. The documents that name one are what a clerk who types it is af
 present in a BNC-fiche's text ranked 14th (issue 17)."""
 
 
+PARLIAMENTARY = ("kamerstuk", "aanhangsel")
+"""Kinds whose own-document form comes from parsed fields (dossier, ondernummer, aanhangsel): printed
+at a page's edge, such a number may be a footnote citing another paper (a Kamerbrief's recurring
+"1 Kamerstuk 33009, nr. 117."), so it counts as named, not as the document's own."""
+
+
 def identifier_matches(store: Store, query: str) -> dict[int, str]:
     """Documents that carry or name an identifier given in the query → why.
 
     A precise identifier of the document's own (kenmerk, Kamerstuk with its number, Aanhangsel, or
-    any identifier printed in its sidebar or running header or footer: `indexer.keys.PRINTED`)
-    wins over one its text names (CITED_KINDS), which wins over a bare dossier number, which the
-    Kamerstuk form also contains.
+    another identifier printed in its sidebar or running header or footer: `indexer.keys.PRINTED`)
+    wins over one its text names (CITED_KINDS, and a Kamerstuk or Aanhangsel number printed at a
+    page's edge: PARLIAMENTARY), which wins over a bare dossier number, which the Kamerstuk form
+    also contains.
     """
     precise: dict[int, str] = {}
     named: dict[int, str] = {}
@@ -161,8 +168,9 @@ def identifier_matches(store: Store, query: str) -> dict[int, str]:
             continue
         for row in rows:
             found.setdefault(row.id, why)
+        printed = dossier if ref.kind == "dossier" else named if ref.kind in PARLIAMENTARY else precise
         for row in store.documents_with_keys(PRINTED, [identifier_key(ref.value)]):
-            (dossier if ref.kind == "dossier" else precise).setdefault(row.id, f"prints {ref.text or ref.value}")
+            printed.setdefault(row.id, f"prints {ref.text or ref.value}")
     return precise or named or dossier
 
 

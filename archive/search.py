@@ -23,8 +23,8 @@ from archive.fusion import DENSE_WEIGHT, RRF_K, fuse
 from archive.understand import BOOST, NARROW_CANDIDATES, Understood, understand
 from indexer.derived import DerivedIndexes
 from indexer.encoders import Encoder
-from indexer.records import DOC_TYPES
 from indexer.keys import PRINTED, identifier_key
+from indexer.records import DOC_TYPES
 from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentFilter, DocumentRow, PassageRow, Store
 

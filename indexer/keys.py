@@ -24,7 +24,6 @@ them (`RECOMPUTABLE`); the sidebar is stored, and its keys are recomputed.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable
 
 from indexer.dates import parse_date

@@ -240,7 +240,7 @@ def search(
         if understood.boosts():
             notes.append(understood.describe())
             ranked = _boosted(store, ranked, passages, understood)
-        ranked = prefer_answers(store, ranked, passages)
+        ranked = prefer_answers(store, ranked, passages, query)
         ranked = _identifier_first(store, ranked, passages, matches)
         if per_doc:
             seen: set[int] = set()

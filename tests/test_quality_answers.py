@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from archive import Archive
-from archive.answers import prefer_answers, question_share
+from archive.answers import prefer_answers, question_share, quotes
 from archive.search import search
 from tests.conftest import doc_of
 
@@ -46,7 +46,7 @@ def test_other_documents_keep_their_order(demo: Archive) -> None:
     passages = _passages(demo, "Kamerbrief_emissie_luchtvaart")
     asking_first = sorted(passages, key=lambda pid: -question_share(passages[pid].text))
     ranked = [(pid, 1.0 / (rank + 1)) for rank, pid in enumerate(asking_first)]
-    assert prefer_answers(demo.store, ranked, passages) == ranked
+    assert prefer_answers(demo.store, ranked, passages, passages[asking_first[0]].text) == ranked
 
 
 def test_documents_keep_their_places_and_answers_come_first(demo: Archive) -> None:
@@ -57,11 +57,20 @@ def test_documents_keep_their_places_and_answers_come_first(demo: Archive) -> No
     ids = [pid for pair in zip(questions_first, other) for pid in pair]
     ranked = [(pid, 1.0 / (rank + 1)) for rank, pid in enumerate(ids)]
     passages = {**mine, **other}
-    after = prefer_answers(demo.store, ranked, passages)
+    after = prefer_answers(demo.store, ranked, passages, "luchtvaart")
     assert sorted(after) == sorted(ranked)
     assert [passages[pid].doc for pid, _ in after] == [passages[pid].doc for pid, _ in ranked]
     first_of_mine = next(pid for pid, _ in after if pid in mine)
     assert question_share(mine[first_of_mine].text) < 1.0
+
+
+def test_only_a_quoted_question_passes_its_score_to_its_answer() -> None:
+    """A paraphrase that found another question of the Aanhangsel first must not be cited at that
+    question's answer: only a query the question passage holds (a pasted Kamervraag) is."""
+    question = "Vraag 2 Bent u bekend met het bericht over stikstofuitstoot van boerderijen in Gelderland?"
+    assert quotes("Bent u bekend met het bericht over stikstofuitstoot van boerderijen in Gelderland?", question)
+    assert not quotes("hoeveel stikstof stoten veehouderijen uit in Gelderland", question)
+    assert not quotes("", question)
 
 
 def _words(text: str) -> str:

@@ -14,7 +14,7 @@ $(BIN)/archive: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test,postgres]'
+	$(BIN)/pip install -q -e '.[test,postgres,ray]'
 	touch $@
 
 # Tesseract with Dutch for scanned pages, poppler for pdftotext in benchmarks, OpenTaal's Dutch word

@@ -7,12 +7,15 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
-from archive.errors import ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, StorageFull, StoreError
+from archive.errors import (
+    ArchiveLocked, BadQuery, DocumentNotFound, ModelMismatch, RayIngestError, StorageFull, StoreError,
+)
 from archive.evaluate import EvalReport, evaluate
 from archive.search import MAX_K, MODES, Filters, Hit, Hits, kamerstuk_documents, search
 from indexer.backend import IndexBackend, StoreBackend, open_backend
@@ -201,6 +204,7 @@ class Archive:
         workers: int | None = None,
         passage_tokens: int = DEFAULT_TARGET_TOKENS,
         progress: Callable[[int, int, str], None] | None = None,
+        ray: bool | str = False,
     ) -> IngestReport:
         """Add new and changed files under `paths`; skip unchanged ones; with prune, drop vanished ones.
 
@@ -208,13 +212,17 @@ class Archive:
         (default indexer.workers.MEMORY_MIB), past which it fails; more than `max_passages`
         passages (default indexer.ingest.MAX_PASSAGES) is stored with a report warning.
 
+        `ray` extracts and embeds on a Ray cluster (needs `archive[ray]`): True for the cluster this
+        machine knows or a new local one, or the cluster's address; `workers` is then the number
+        of encoder actors. Writes stay in this process (see indexer.ray_ingest).
+
         Raises ArchiveLocked if another process is writing, StorageFull if the disk fills up
         (documents committed before stay). Per-file problems do not raise: they are in the
         report's `failed` list and the other files are still ingested.
         """
-        from indexer.ingest import MAX_PASSAGES, MEMORY_MIB, ingest, storage_full  # paid only by ingest
+        from indexer.ingest import EMBED_BATCH, MAX_PASSAGES, MEMORY_MIB, ingest, storage_full  # paid only by ingest
 
-        with self.store.writer_lock():
+        with self.store.writer_lock(), self._executor(ray, workers, EMBED_BATCH) as executor:
             before = self.store.generation
             total = Change([], [], [])
             try:
@@ -224,6 +232,7 @@ class Archive:
                     self.store, self.encoder, [Path(p) for p in paths], prune=prune, timeout=timeout,
                     memory_mib=memory_mib or MEMORY_MIB, max_passages=max_passages or MAX_PASSAGES,
                     workers=workers, passage_tokens=passage_tokens, progress=progress, on_commit=total.__iadd__,
+                    executor=executor,
                 )
                 self.indexes.apply(total, before)
             except Exception as error:
@@ -235,6 +244,16 @@ class Archive:
                     f"this one are kept. Free space on that disk and run ingest again to add the rest"
                 ) from error
         return report
+
+    def _executor(self, ray: bool | str, workers: int | None, batch: int) -> AbstractContextManager:
+        """Ray's executor when asked for (Ray is imported only then), else None: ingest's local one."""
+        if ray is False:
+            return nullcontext()
+        try:
+            from indexer.ray_ingest import RayExecutor
+        except ImportError as error:
+            raise RayIngestError(f"ingest on Ray needs the ray package ({error}); install archive[ray]") from error
+        return RayExecutor(None if ray is True else ray, self.encoder, workers=workers, batch=batch)
 
     def search(
         self,
@@ -342,7 +361,7 @@ class Archive:
         """Documents related to `doc` (id, path, kenmerk or Kamerstuk number), grouped by kind, each with its reason.
 
         Kinds, in order: answers, answered_by, question, answer, same_dossier, cites, cited_by,
-        similar (the `k_similar` nearest by mean passage vector that are not listed already).
+        similar (the `k_similar` most similar by passage vectors and distinctive terms, not listed already).
         With `thread`, only the reply chain (answers and Kamervragen links, followed transitively)
         earliest first, `doc` itself included as kind "self". Raises DocumentNotFound.
         """
@@ -351,7 +370,7 @@ class Archive:
         row = self.resolve(doc)
         if thread:
             return reply_thread(self.store, row)
-        return related(self.store, row, document_vectors=self.indexes.document_vectors(), k_similar=k_similar)
+        return related(self.store, row, indexes=self.indexes, k_similar=k_similar)
 
     # --- for the web app (archive/web): one call per page or endpoint
 

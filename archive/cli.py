@@ -111,11 +111,18 @@ def cli() -> None:
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds one file may take to extract (OCR included).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+    help="Extract and embed on a Ray cluster (needs archive[ray]): the one at ADDRESS, else the one this machine knows or a new local one. Put it after PATHS, or write --ray=ADDRESS.",
+)
+@click.option(
     "--precision", type=click.Choice(PRECISIONS), default=None,
     help="How passages are embedded: auto picks bf16 on CPUs with AMX/AVX512-BF16, fp16 on a GPU, else fp32 (env ARCHIVE_PRECISION; default auto).",
 )
 @archive_command
-def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool, precision: str | None) -> None:
+def ingest(
+    archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool,
+    ray_address: str | None, precision: str | None,
+) -> None:
     """Add the .pdf, .txt, .md and .xml letters under PATHS; unchanged files are skipped.
 
     Example: archive ingest corpus/
@@ -131,7 +138,8 @@ def ingest(archive_path: str, model: str | None, as_json: bool, paths: tuple[str
         bar.set_postfix_str(printable(click.format_filename(path, shorten=True)), refresh=False)
         bar.refresh()
 
-    report = archive.ingest(list(paths), prune=prune, timeout=timeout, progress=progress)
+    ray = False if ray_address is None else ray_address or True
+    report = archive.ingest(list(paths), prune=prune, timeout=timeout, progress=progress, ray=ray)
     bar.close()
     counts = archive.store.counts()
     summary = (

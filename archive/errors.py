@@ -2,7 +2,8 @@
 query side's below. Worded for a library user; the CLI and the HTTP API add their own hints."""
 
 from indexer.errors import (
-    ArchiveError, ArchiveLocked, ArchiveNotFound, ExtractError, ModelBuildError, StorageFull, StoreError,
+    ArchiveError, ArchiveLocked, ArchiveNotFound, ExtractError, ModelBuildError, RayIngestError, StorageFull,
+    StoreError,
 )
 
 
@@ -20,5 +21,5 @@ class DocumentNotFound(ArchiveError):
 
 __all__ = [
     "ArchiveError", "ArchiveLocked", "ArchiveNotFound", "BadQuery", "DocumentNotFound", "ExtractError", "ModelBuildError",
-    "ModelMismatch", "StorageFull", "StoreError",
+    "ModelMismatch", "RayIngestError", "StorageFull", "StoreError",
 ]

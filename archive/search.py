@@ -15,6 +15,7 @@ from datetime import date
 
 import numpy as np
 
+from archive.answers import prefer_answers
 from archive.boilerplate import strip as strip_boilerplate
 from archive.citations import Citation, cite
 from archive.errors import BadQuery
@@ -22,6 +23,7 @@ from archive.fusion import DENSE_WEIGHT, RRF_K, fuse
 from archive.understand import BOOST, NARROW_CANDIDATES, Understood, understand
 from indexer.backend import IndexBackend, StoreBackend
 from indexer.encoders import Encoder
+from indexer.keys import PRINTED, identifier_key
 from indexer.records import DOC_TYPES
 from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentFilter, DocumentRow, PassageRow
@@ -128,12 +130,20 @@ document number. The documents that name one are what a clerk who types it is af
 present in a BNC-fiche's text ranked 14th (issue 17)."""
 
 
+PARLIAMENTARY = ("kamerstuk", "aanhangsel")
+"""Kinds whose own-document form comes from parsed fields (dossier, ondernummer, aanhangsel): printed
+at a page's edge, such a number may be a footnote citing another paper (a Kamerbrief's recurring
+"1 Kamerstuk 33009, nr. 117."), so it counts as named, not as the document's own."""
+
+
 def identifier_matches(store: StoreBackend, query: str) -> dict[int, str]:
     """Documents that carry or name an identifier given in the query → why.
 
-    A precise identifier of the document's own (kenmerk, Kamerstuk with its number, Aanhangsel)
-    wins over one its text names (CITED_KINDS), which wins over a bare dossier number, which the
-    Kamerstuk form also contains.
+    A precise identifier of the document's own (kenmerk, Kamerstuk with its number, Aanhangsel, or
+    another identifier printed in its sidebar or running header or footer: `indexer.keys.PRINTED`)
+    wins over one its text names (CITED_KINDS, and a Kamerstuk or Aanhangsel number printed at a
+    page's edge: PARLIAMENTARY), which wins over a bare dossier number, which the Kamerstuk form
+    also contains.
     """
     precise: dict[int, str] = {}
     named: dict[int, str] = {}
@@ -158,6 +168,9 @@ def identifier_matches(store: StoreBackend, query: str) -> dict[int, str]:
             continue
         for row in rows:
             found.setdefault(row.id, why)
+        printed = dossier if ref.kind == "dossier" else named if ref.kind in PARLIAMENTARY else precise
+        for row in store.documents_with_keys(PRINTED, [identifier_key(ref.value)]):
+            printed.setdefault(row.id, f"prints {ref.text or ref.value}")
     return precise or named or dossier
 
 
@@ -226,6 +239,7 @@ def search(
         if understood.boosts():
             notes.append(understood.describe())
             ranked = _boosted(store, ranked, passages, understood)
+        ranked = prefer_answers(store, ranked, passages, query)
         ranked = _identifier_first(store, ranked, passages, matches)
         if per_doc:
             seen: set[int] = set()

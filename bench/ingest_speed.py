@@ -10,7 +10,7 @@ Figures, all from one run:
   in worker processes alongside embedding, so this is the time the encoder was not busy, not the
   time extraction took;
 - peak resident memory: of this process (exact), and of the whole process tree summed (sampled
-  from /proc: the extraction workers are forkserver children that getrusage never sees);
+  from /proc: the extraction workers run beside this process, and getrusage gives one child's peak, not the sum);
 - CPU seconds of the process tree (sampled likewise), which other load on a shared machine does
   not inflate the way it inflates wall time.
 
@@ -65,6 +65,8 @@ class IngestFigures:
     peak_rss_mb: float
     peak_tree_rss_mb: float
     archive_mb: float
+    precision: str
+    """What the encoder ran in and why (`IngestReport.precision`), e.g. "fp32 (cpu: no AMX/AVX512-BF16)"."""
 
     @property
     def pages_per_s(self) -> float:
@@ -114,14 +116,16 @@ def measure_ingest(paths: Sequence[Path], archive_dir: Path, *, workers: int | N
         peak_rss_mb=own_peak / 2**20,
         peak_tree_rss_mb=max(tree.peak_rss, own_peak) / 2**20,  # a sample can miss the peak; the tree holds this process
         archive_mb=sum(f.stat().st_size for f in archive_dir.rglob("*") if f.is_file()) / 2**20,
+        precision=report.precision or archive.encoder.precision,
     )
 
 
 class ProcessTree:
     """This process and its descendants, sampled from /proc in a thread: peak summed RSS, CPU seconds.
 
-    The extraction workers are children of multiprocessing's forkserver, which is only reaped at
-    exit, so getrusage(RUSAGE_CHILDREN) never sees them. Sampling misses processes that live less
+    The extraction workers run beside this process (indexer.workers), so what matters is the sum
+    of their memory at one moment, which getrusage(RUSAGE_CHILDREN), the peak of one child, does
+    not give. Sampling misses processes that live less
     than one interval and the last interval of each, and counts shared pages once per process.
     """
 
@@ -202,6 +206,7 @@ def table(f: IngestFigures) -> list[str]:
         f"| passages (embedded: new texts) | {f.passages:,} ({f.embedded:,}) |",
         f"| **pages/s** (whole run) | **{f.pages_per_s:.2f}** |",
         f"| **passages/s embedded** (encoder time) | **{f.embedded_per_s:.1f}** |",
+        f"| encoder precision | {f.precision} |",
         f"| **share of ingest outside the encoder** | **{f.outside_encoder:.0%}** |",
         f"| total wall time | {f.wall_s:,.1f} s ({f.wall_s / 60:.1f} min) |",
         f"| model load | {f.model_load_s:.1f} s |",

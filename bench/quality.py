@@ -5,7 +5,9 @@
 Two sets of different origin, so that a choice tuned on one is checked on the other:
 
 - `eval/dev_queries.jsonl` (111 queries written after reading the documents), judged per document
-  as `archive eval` does: MRR@10 and Recall@10 over documents.
+  as `archive eval` does: MRR@10 and Recall@10 over documents; and page@1 over the queries that name
+  answer pages (27; those whose documents are in the archive): the top hit of the per-document
+  ranking lies on a named page of its document.
 - `eval/kamervragen_queries.jsonl` (real written Kamervragen, `eval/build_kamervragen.py`), judged
   per passage. The question itself is in the judged document, so a document hit would be trivial;
   instead passages that hold the question's text (in any document) are dropped from the ranking,
@@ -38,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import archive.search as search_module  # noqa: E402
 from archive import Archive, fusion  # noqa: E402
-from archive.evaluate import evaluate  # noqa: E402
+from archive.evaluate import evaluate, matches  # noqa: E402
 from archive.search import MODES, Hit, search  # noqa: E402
 
 DEV = ROOT / "eval" / "dev_queries.jsonl"
@@ -149,6 +151,34 @@ def judge_kamervragen(
     return PassageMetrics(sum(reciprocal) / n, sum(found) / n, sum(page) / n)
 
 
+@dataclass
+class PageQuery:
+    query: str
+    pages: dict[str, set[int]]
+    """path as judged → answer pages"""
+
+
+def load_page_queries(path: Path = DEV) -> list[PageQuery]:
+    """The dev queries that name the pages their answer is on."""
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [PageQuery(i["query"], {p: set(n) for p, n in i["pages"].items()}) for i in items if i.get("pages")]
+
+
+def judge_dev_pages(archive: Archive, queries: list[PageQuery], run: Callable[[str], list[Hit]]) -> tuple[float, int]:
+    """page@1 of the per-document ranking and how many queries were judged (their documents stored)."""
+    documents = archive.store.documents()
+    right, judged = 0, 0
+    for q in queries:
+        keys = {d.key: pages for ref, pages in q.pages.items() for d in documents if matches(d, ref)}
+        if not keys:
+            continue
+        judged += 1
+        hits = run(q.query)
+        top = hits[0] if hits else None
+        right += bool(top and top.document in keys and keys[top.document] & set(range(top.page_start, top.page_end + 1)))
+    return (right / judged if judged else 0.0), judged
+
+
 def fusion_variant(spec: str) -> Callable:
     """`zscore:0.5` → a `fuse(dense, lexical, dense_weight)` that ignores the weight it is given."""
     name, _, weight = spec.partition(":")
@@ -171,13 +201,17 @@ def report(
         )
         dev = dev_report.modes[mode]
         kinds = " / ".join(f"{dev_report.by_kind[k][mode].mrr_at_10:.3f}" for k in DEV_KINDS if k in dev_report.by_kind)
+        dev_page, _ = judge_dev_pages(
+            archive, load_page_queries(),
+            lambda text: search(archive.store, archive.indexes, archive.encoder, text, k=10, mode=mode, per_doc=True),
+        )
         kv = judge_kamervragen(
             kamervragen,
             lambda text: search(archive.store, archive.indexes, archive.encoder, text, k=PASSAGE_DEPTH, mode=mode),
             keys,
         )
         lines.append(
-            f"| {label} | {mode} | {dev.mrr_at_10:.3f} | {dev.recall_at_10:.3f} | {kinds} | {kv.mrr_at_10:.3f} | "
+            f"| {label} | {mode} | {dev.mrr_at_10:.3f} | {dev.recall_at_10:.3f} | {kinds} | {dev_page:.3f} | {kv.mrr_at_10:.3f} | "
             f"{kv.recall_at_10:.3f} | {kv.page_at_1:.3f} |"
         )
         print(lines[-1], flush=True)
@@ -185,8 +219,8 @@ def report(
 
 
 HEADER = (
-    "| variant | mode | dev MRR@10 | dev R@10 | dev MRR@10 paraphrase / clerk / identifier | kv MRR@10 | kv R@10 | kv page@1 |\n"
-    "|---|---|---|---|---|---|---|---|"
+    "| variant | mode | dev MRR@10 | dev R@10 | dev MRR@10 paraphrase / clerk / identifier | dev page@1 | kv MRR@10 | kv R@10 | kv page@1 |\n"
+    "|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -201,7 +235,9 @@ def main() -> None:
     with Archive.open(args.archive, repair=False) as archive:
         archive.encoder.query = lru_cache(maxsize=None)(archive.encoder.query)  # one encoding per text
         judged, keys = judgeable(archive, kamervragen)
-        print(f"{len(judged)} of {len(kamervragen)} Kamervragen judged; archive {args.archive}\n{HEADER}", flush=True)
+        _, paged = judge_dev_pages(archive, load_page_queries(), lambda text: [])
+        print(f"{len(judged)} of {len(kamervragen)} Kamervragen and {paged} dev page queries judged; "
+              f"archive {args.archive}\n{HEADER}", flush=True)
         if not args.fusion:
             report(archive, args.label, tuple(args.modes), judged, keys)
         for spec in args.fusion:

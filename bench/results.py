@@ -17,19 +17,17 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
+from indexer.encoders.precision import FAST_BF16_FLAGS, cpu_flags, cpu_model
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def machine() -> str:
-    """Date (UTC), CPU model, cores, RAM, Python and torch versions, and the load average now."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or cpu
+    """Date (UTC), CPU model and the flags that decide the encoder's precision (issue 18: figures
+    from an AMX Xeon and an AMD EPYC are not comparable), cores, RAM, Python and torch versions,
+    and the load average now."""
+    flags = sorted(f for f in cpu_flags() if f in FAST_BF16_FLAGS or f.startswith("amx_") or f == "avx512f")
+    cpu = f"{cpu_model()} ({', '.join(flags) or 'no AVX-512/AMX'})"
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     try:
         torch = metadata.version("torch")  # the version only: importing torch costs seconds

@@ -187,6 +187,7 @@ def compare(archive: Archive, ours: IngestFigures, args: argparse.Namespace) -> 
         f" 32; archive fills {archive.encoder.batch_tokens:,} tokens per pass) | – | {tuned.index_s:,.1f} s |",
         f"| of which embedding (archive) + derived indexes | {ours.encoder_s:,.1f} s + {ours.indexes_s:,.1f} s | – |",
         f"| passages embedded | {ours.embedded:,} | {txtai.passages:,} |",
+        f"| passage encoder precision | {ours.precision} | fp32 (sentence-transformers default) |",
         "",
         f"Search: MRR@10 per document over the {judged} queries of `{args.queries.name}` whose relevant documents are in"
         f" this corpus; warm latency at k=10 over all {len(queries)} queries (the two taking turns on each query):",

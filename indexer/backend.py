@@ -15,9 +15,9 @@ directory.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -77,6 +77,7 @@ class StoreBackend(Protocol):
     def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]: ...
     def passage_ids(self, doc_ids: Sequence[int] | None = None) -> np.ndarray: ...
     def passage_docs(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def passage_rows(self, ids: Sequence[int] | None = None) -> Iterator[tuple[int, int, str]]: ...
     def passage_vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
     def known_vectors(self, hashes: Sequence[str], model: str) -> set[str]: ...
     def file_state(self) -> dict[str, tuple[int, str]]: ...
@@ -105,6 +106,11 @@ class DenseSearch(Protocol):
 class LexicalSearch(Protocol):
     def search(self, query: str, k: int, *, allowed_docs: Collection[int] | None = None) -> list[tuple[int, float]]:
         """Up to k (passage id, BM25 score), best first, among passages of `allowed_docs`."""
+    def documents_of(self, passage_ids: Collection[int]) -> dict[int, int]:
+        """passage id → its document id, for those of `passage_ids` the archive holds."""
+    def more_like_this(self, texts: Iterable[str], *, terms: int, k: int, skip_doc: int) -> dict[int, float]:
+        """Document id → its best passage's BM25 score for a query of the `terms` most distinctive
+        terms of `texts` (`indexer.lexical.distinctive_terms`), over up to k passages, not `skip_doc`'s."""
 
 
 class IndexBackend(Protocol):
@@ -117,7 +123,6 @@ class IndexBackend(Protocol):
     def dense(self, vector: np.ndarray, k: int, *, allowed_docs: Sequence[int] | None = None) -> list[tuple[int, float]]:
         """Up to k (passage id, cosine) for one query vector, best first, among the passages of
         `allowed_docs` (all when None): the filter goes down as document ids, as for `lexical`."""
-    def document_vectors(self) -> tuple[np.ndarray, np.ndarray] | None: ...
     def foreign(self) -> str | None: ...
     def problems(self, *, thorough: bool = True) -> list[str]: ...
     def rebuild(self) -> None: ...

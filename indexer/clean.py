@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 import Stemmer
 
+from indexer.references import find_identifiers
+
 # --- characters --------------------------------------------------------------------------------
 
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
@@ -81,6 +83,15 @@ def furniture(line: str) -> tuple[bool, str | None]:
     if _OWN_ID.match(stripped) or _ISSN.match(stripped):
         return True, stripped
     return False, None
+
+
+def identifier_lines(lines: Iterable[str]) -> list[str]:
+    """The stripped furniture lines worth keeping as lookup keys: those naming an identifier a clerk
+    may type — a Woo document number printed alone at the top of every page ("183763"), a kenmerk or
+    zaak number in a running header. Read as a query is (`find_identifiers`): a running line is
+    short, and a bare number of six or more digits recurring on a page edge is the document's own
+    number, never a page number. Page numbers and chapter titles name nothing and are left out."""
+    return [line for line in unique_lines(" ".join(line.split()) for line in lines) if find_identifiers(line)]
 
 
 def line_key(line: str) -> str:

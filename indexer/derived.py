@@ -49,7 +49,6 @@ class DerivedIndexes:
         that writes an index replaces its stamp, so one stat per search tells a long-lived reader
         (a server) to load the new one."""
         self._lock = threading.Lock()
-        self._document_vectors: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
         vector_files.search_on_one_thread()
         self.notes: list[str] = []
         """What a reader should be told about the indexes it searches (stale, rebuilt in memory)."""
@@ -235,34 +234,6 @@ class DerivedIndexes:
                 for s in (vector_stamp, lexical_stamp)
             )
         )
-
-    def document_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(document ids, matrix): each document's mean passage vector, L2-normalised, from the
-        stored vectors; None while the archive has no model. Derived like the indexes and kept for
-        the store's generation, so a server's "similar letters" pays for it once per change of the
-        archive, not once per call (a module-level cache did this before, shared by every archive
-        in the process)."""
-        model = self.store.model()
-        if model is None:
-            return None
-        generation = self.store.generation
-        with self._lock:
-            if self._document_vectors is not None and self._document_vectors[0] == generation:
-                return self._document_vectors[1]
-        pids, matrix = self.store.passage_vectors(model[0])
-        if len(pids) == 0:
-            found = (np.zeros(0, dtype=np.int64), matrix)
-        else:
-            all_pids, all_docs = self.store.passage_docs()
-            docs_of = all_docs[np.searchsorted(all_pids, pids)]
-            doc_ids, inverse = np.unique(docs_of, return_inverse=True)
-            sums = np.zeros((len(doc_ids), matrix.shape[1]), dtype=np.float64)
-            np.add.at(sums, inverse, matrix)
-            norms = np.linalg.norm(sums, axis=1, keepdims=True)
-            found = (doc_ids, (sums / np.where(norms == 0, 1, norms)).astype(np.float32))
-        with self._lock:
-            self._document_vectors = (generation, found)
-        return found
 
     def dense(self, vector: np.ndarray, k: int, *, allowed_docs: Sequence[int] | None = None) -> list[tuple[int, float]]:
         """Up to k (passage id, cosine) for one query vector, best first, among the passages of

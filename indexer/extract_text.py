@@ -43,13 +43,13 @@ def extract_text(path: Path) -> Extraction:
     text = clean.normalize(text).replace("**", "")
     pages = [[_PAGE_MARK.sub("", line) for line in page.split("\n")] for page in text.split("\f")]
     pages, sidebar = _remove_colophon(pages)
-    pages, kept = _remove_furniture(pages)
+    pages, kept, furniture = _remove_furniture(pages)
     bodies = ["\n".join(lines) for lines in pages]
     vocabulary = clean.Vocabulary("\n".join(bodies))
     cleaned = [Page(n, clean.clean_page(body, vocabulary)) for n, body in enumerate(bodies, start=1)]
     if not any(page.text for page in cleaned):
         raise ExtractError("no text: the file holds only white space or page furniture")
-    return Extraction(pages=cleaned, sidebar="\n".join(clean.unique_lines(sidebar + kept)))
+    return Extraction(pages=cleaned, sidebar="\n".join(clean.unique_lines(sidebar + kept)), furniture=furniture)
 
 
 def decode(data: bytes) -> str:
@@ -209,14 +209,16 @@ def _edges(lines: list[str]) -> set[int]:
     return edges
 
 
-def _remove_furniture(pages: list[list[str]]) -> tuple[list[list[str]], list[str]]:
+def _remove_furniture(pages: list[list[str]]) -> tuple[list[list[str]], list[str], list[str]]:
     """Drop publication footers anywhere, and running lines and page numbers at page edges (`_edges`).
 
-    Returns the pages and the metadata kept from footers (Kamerstuk footer, kst-/ah-tk- id, ISSN).
+    Returns the pages, the metadata kept from footers (Kamerstuk footer, kst-/ah-tk- id, ISSN) and the
+    dropped running lines that name an identifier (`clean.identifier_lines`).
     """
     edges = [_edges(lines) for lines in pages]
     running = clean.recurring([[lines[i] for i in at] for lines, at in zip(pages, edges)])
     kept: list[str] = []
+    dropped: list[str] = []
     result: list[list[str]] = []
     for lines, at_edge in zip(pages, edges):
         body: list[str] = []
@@ -225,8 +227,8 @@ def _remove_furniture(pages: list[list[str]]) -> tuple[list[list[str]], list[str
             if is_footer:
                 kept += [keep] if keep else []
             elif i in at_edge and line.strip() and (clean.is_page_number(line) or clean.line_key(line) in running):
-                continue
+                dropped.append(line)
             else:
                 body.append(line)
         result.append(body)
-    return result, kept
+    return result, kept, clean.identifier_lines(dropped)

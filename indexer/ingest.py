@@ -16,15 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from indexer.backend import StoreBackend
 from indexer.discover import discover
 from indexer.encoders import Encoder
+from indexer.executor import Executor, LocalExecutor
 from indexer.extract_xml import sidecar_files
 from indexer.passages import DEFAULT_TARGET_TOKENS, split_passages
 from indexer.report import FileError, IngestReport
-from indexer.store import Change, Store, file_sha256, text_hash
-from indexer.workers import MEMORY_MIB, Prepared, extract_all
+from indexer.store import Change, file_sha256, text_hash
+from indexer.workers import MEMORY_MIB, Prepared
 
 EMBED_BATCH = 1024
 """Passages gathered across documents before calling the encoder (fewer when the next file is
@@ -51,7 +51,7 @@ class _Pending:
 
 
 def ingest(
-    store: Store,
+    store: StoreBackend,
     encoder: Encoder,
     paths: Sequence[Path | str],
     *,
@@ -63,6 +63,7 @@ def ingest(
     passage_tokens: int = DEFAULT_TARGET_TOKENS,
     progress: Callable[[int, int, str], None] | None = None,
     on_commit: Callable[[Change], None] | None = None,
+    executor: Executor | None = None,
 ) -> IngestReport:
     """Bring the store up to date with the files under `paths`.
 
@@ -75,7 +76,11 @@ def ingest(
         progress: called as (done, total, path) after each file.
         on_commit: called with each batch's passage changes after they are stored, so derived
             indexes can follow the store.
+        executor: where files are extracted and passages embedded (default: `workers` extraction
+            processes here and `encoder`; `indexer.ray_ingest.RayExecutor` for a Ray cluster).
+            Splitting into passages and writing stay in this process either way.
     """
+    executor = executor or LocalExecutor(encoder, workers=workers, batch=EMBED_BATCH)
     started = time.perf_counter()
     report = IngestReport()
     found = discover(paths)
@@ -110,10 +115,10 @@ def ingest(
     pending: list[_Pending] = []
 
     def flush() -> None:
-        _flush(store, encoder, pending, report, stored, on_commit)
+        _flush(store, encoder.model_id, executor, pending, report, stored, on_commit)
         pending.clear()
 
-    for path, outcome in extract_all(todo, workers=workers, timeout=timeout, memory_mib=memory_mib, idle=flush):
+    for path, outcome in executor.extract(todo, timeout=timeout, memory_mib=memory_mib, idle=flush):
         done += 1
         if isinstance(outcome, FileError):
             _fail(store, report, outcome, None)
@@ -124,7 +129,7 @@ def ingest(
                     str(path), "passages", f"{len(pending[-1].passages):,} passages, more than the limit of "
                     f"{max_passages:,}: stored, but check that this file belongs in the archive",
                 ))
-            if sum(len(item.missing) for item in pending) >= EMBED_BATCH:
+            if sum(len(item.missing) for item in pending) >= executor.batch:
                 flush()
         if progress:
             progress(done, total, str(path))
@@ -133,7 +138,7 @@ def ingest(
     return report
 
 
-def _fail(store: Store, report: IngestReport, error: FileError, sha256: str | None) -> None:
+def _fail(store: StoreBackend, report: IngestReport, error: FileError, sha256: str | None) -> None:
     """Report a file's failure and remember it for `check`; a path the store cannot record
     (disk full aside) is still in the report."""
     report.failed.append(error)
@@ -144,10 +149,18 @@ def _fail(store: Store, report: IngestReport, error: FileError, sha256: str | No
             raise
 
 
+POSTGRES_DISK_FULL = "53100"
+"""PostgreSQL's SQLSTATE for a full disk on the server (psycopg.errors.DiskFull), read from the
+error's `sqlstate` so that psycopg is not imported where no archive lives in PostgreSQL."""
+
+
 def storage_full(error: BaseException) -> bool:
-    """Is this the disk (or the file size limit) running out, which no other file will escape?"""
+    """Is this the disk (or the file size limit) running out, which no other file will escape?
+    Here (OSError, SQLite's "database or disk is full") or on a PostgreSQL server."""
     if isinstance(error, OSError):
         return error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    if getattr(error, "sqlstate", None) == POSTGRES_DISK_FULL:
+        return True
     return isinstance(error, sqlite3.OperationalError) and "full" in str(error)
 
 
@@ -155,7 +168,7 @@ def _under(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _split(store: Store, encoder: Encoder, prepared: Prepared, passage_tokens: int) -> _Pending:
+def _split(store: StoreBackend, encoder: Encoder, prepared: Prepared, passage_tokens: int) -> _Pending:
     extraction = prepared.extraction
     offsets = [(page.number, start) for page, start in zip(extraction.pages, extraction.page_starts())]
     passages = split_passages(
@@ -167,8 +180,9 @@ def _split(store: Store, encoder: Encoder, prepared: Prepared, passage_tokens: i
 
 
 def _flush(
-    store: Store,
-    encoder: Encoder,
+    store: StoreBackend,
+    model: str,
+    executor: Executor,
     pending: list[_Pending],
     report: IngestReport,
     stored: dict[str, tuple[int, str]],
@@ -184,16 +198,11 @@ def _flush(
             if digest in item.missing:
                 texts.setdefault(digest, passage.text)
     started = time.perf_counter()
-    # at most EMBED_BATCH texts per call even when one document has far more: the encoder counts
-    # a call's tokens as Python lists, ~300 ints per passage, which for a 100 MB text file
-    # (163,800 passages) was most of its 2.3 GB
-    values = list(texts.values())
-    chunks = [encoder.passages(values[i : i + EMBED_BATCH]) for i in range(0, len(values), EMBED_BATCH)]
-    matrix = np.concatenate(chunks) if chunks else np.zeros((0, 0), dtype=np.float32)
+    matrix = executor.embed(list(texts.values()))
     report.encoder_seconds += time.perf_counter() - started
     report.embedded += len(texts)
     if texts:
-        report.precision = encoder.precision
+        report.precision = executor.precision
     vectors = dict(zip(texts, matrix))
     change = Change([], [], [])
     for item in pending:
@@ -213,7 +222,7 @@ def _flush(
                 letter=prepared.letter,
                 passages=item.passages,
                 vectors={h: vectors[h] for h in item.missing},
-                model=encoder.model_id,
+                model=model,
             )
         except Exception as error:  # noqa: BLE001 - one document's transaction failed and was rolled back
             if isinstance(error, OSError) or storage_full(error):

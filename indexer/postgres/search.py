@@ -4,14 +4,22 @@ the index side of the backend seam."""
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 import numpy as np
 
 from indexer.analysis import analyse
+from indexer.lexical import distinctive_terms
 from indexer.postgres.schema import (
-    BM25_B, BM25_K1, EXACT_MAX, EXACT_SHARE, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, MAX_EF_SEARCH, quoted,
+    BM25_B,
+    BM25_K1,
+    EXACT_MAX,
+    EXACT_SHARE,
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    MAX_EF_SEARCH,
+    quoted,
 )
 from indexer.postgres.store import PostgresStore
 from indexer.store import Change
@@ -81,29 +89,69 @@ class PostgresLexical:
         terms = list(dict.fromkeys(analyse(query)))
         if k <= 0 or not terms or (allowed_docs is not None and not allowed_docs):
             return []
-        db = self.store.db
         with self.store.snapshot():
-            passages, total = int(self.store._meta("passages") or 0), int(self.store._meta("terms") or 0)
-            df = dict(db.execute("SELECT term, df FROM lexicon WHERE term = ANY(%s)", (terms,)).fetchall())
-            present = [t for t in terms if df.get(t)]
-            if not present or not passages:
-                return []
-            idf = [math.log(1 + (passages - df[t] + 0.5) / (df[t] + 0.5)) for t in present]
-            docs = "" if allowed_docs is None else "AND p.doc = ANY(%(docs)s)"
-            rows = db.execute(
-                "SELECT p.id, sum(q.idf * u.tf * %(k1p)s / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * p.nterms / %(avgdl)s))) AS s "
-                "FROM passages p "
-                "CROSS JOIN LATERAL (SELECT lexeme, cardinality(positions) AS tf FROM unnest(p.terms)) u "
-                "JOIN unnest(%(terms)s::text[], %(idf)s::float8[]) AS q(term, idf) ON q.term = u.lexeme "
-                f"WHERE p.terms @@ %(query)s::tsquery {docs} "
-                "GROUP BY p.id ORDER BY s DESC, p.id LIMIT %(k)s",
-                {
-                    "k1p": BM25_K1 + 1, "k1": BM25_K1, "b": BM25_B, "avgdl": total / passages, "terms": present,
-                    "idf": idf, "query": " | ".join(quoted(t) for t in present), "k": k,
-                    "docs": None if allowed_docs is None else [int(d) for d in allowed_docs],
-                },
-            ).fetchall()
-        return [(int(pid), float(score)) for pid, score in rows]
+            return [(pid, score) for pid, _, score in self._bm25(dict.fromkeys(terms, 1.0), k, allowed_docs=allowed_docs)]
+
+    def documents_of(self, passage_ids: Collection[int]) -> dict[int, int]:
+        """passage id → its document id, for those of `passage_ids` the archive holds."""
+        if not len(passage_ids):
+            return {}
+        rows = self.store.db.execute(
+            "SELECT id, doc FROM passages WHERE id = ANY(%s)", ([int(i) for i in passage_ids],)
+        ).fetchall()
+        return {int(pid): int(doc) for pid, doc in rows}
+
+    def more_like_this(self, texts: Iterable[str], *, terms: int, k: int, skip_doc: int) -> dict[int, float]:
+        """Documents sharing the distinctive terms of `texts`: document id → its best passage's BM25
+        score for a query of the `terms` heaviest terms, over up to `k` passages, `skip_doc`'s own
+        left out. The terms are chosen as `indexer.lexical.LexicalIndex.more_like_this` chooses them
+        (`distinctive_terms`, with the `lexicon` table's document frequencies), and their weights
+        boost their BM25 as tantivy's boost query does."""
+        if k <= 0:
+            return {}
+        with self.store.snapshot():
+            db = self.store.db
+            chosen = distinctive_terms(
+                texts, terms, int(self.store._meta("passages") or 0),
+                lambda wanted: dict(db.execute("SELECT term, df FROM lexicon WHERE term = ANY(%s)", (list(wanted),)).fetchall()),
+            )
+            if not chosen:
+                return {}
+            hits = self._bm25(chosen, k, skip_doc=skip_doc)
+        best: dict[int, float] = {}
+        for _, doc, score in hits:
+            best.setdefault(doc, score)  # hits come best first
+        return best
+
+    def _bm25(
+        self, boosts: dict[str, float], k: int, *, allowed_docs: Collection[int] | None = None,
+        skip_doc: int | None = None,
+    ) -> list[tuple[int, int, float]]:
+        """Up to k (passage id, document id, score), best first: the sum over `boosts`' terms of boost × BM25, among passages of `allowed_docs` and not of
+        `skip_doc`. Runs inside the caller's snapshot."""
+        db = self.store.db
+        passages, total = int(self.store._meta("passages") or 0), int(self.store._meta("terms") or 0)
+        df = dict(db.execute("SELECT term, df FROM lexicon WHERE term = ANY(%s)", (list(boosts),)).fetchall())
+        present = [t for t in boosts if df.get(t)]
+        if not present or not passages:
+            return []
+        idf = [boosts[t] * math.log(1 + (passages - df[t] + 0.5) / (df[t] + 0.5)) for t in present]
+        docs = "" if allowed_docs is None else "AND p.doc = ANY(%(docs)s)"
+        skip = "" if skip_doc is None else "AND p.doc <> %(skip)s"
+        rows = db.execute(
+            "SELECT p.id, p.doc, sum(q.idf * u.tf * %(k1p)s / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * p.nterms / %(avgdl)s))) AS s "
+            "FROM passages p "
+            "CROSS JOIN LATERAL (SELECT lexeme, cardinality(positions) AS tf FROM unnest(p.terms)) u "
+            "JOIN unnest(%(terms)s::text[], %(idf)s::float8[]) AS q(term, idf) ON q.term = u.lexeme "
+            f"WHERE p.terms @@ %(query)s::tsquery {docs} {skip} "
+            "GROUP BY p.id ORDER BY s DESC, p.id LIMIT %(k)s",
+            {
+                "k1p": BM25_K1 + 1, "k1": BM25_K1, "b": BM25_B, "avgdl": total / passages, "terms": present,
+                "idf": idf, "query": " | ".join(quoted(t) for t in present), "k": k, "skip": skip_doc,
+                "docs": None if allowed_docs is None else [int(d) for d in allowed_docs],
+            },
+        ).fetchall()
+        return [(int(pid), int(doc), float(score)) for pid, doc, score in rows]
 
 
 class PostgresIndexes:
@@ -115,8 +163,6 @@ class PostgresIndexes:
         self.notes: list[str] = []
         self._vectors = PostgresVectors(store)
         self._lexical = PostgresLexical(store)
-        self._document_vectors: tuple[int, tuple[np.ndarray, np.ndarray]] | None = None
-        self._lock = threading.Lock()
 
     def vectors(self) -> PostgresVectors:
         return self._vectors
@@ -169,25 +215,3 @@ class PostgresIndexes:
             )
             db.execute("REINDEX INDEX passages_embedding")
         db.execute("REINDEX INDEX passages_terms")
-
-    def document_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(document ids, matrix): each document's mean passage vector, L2-normalised, averaged in
-        the database; kept for the archive's generation like the embedded archive's."""
-        if self.store.model() is None:
-            return None
-        with self.store.snapshot():
-            generation = self.store.generation
-            with self._lock:
-                if self._document_vectors is not None and self._document_vectors[0] == generation:
-                    return self._document_vectors[1]
-            rows = self.store.fetch_binary(
-                "SELECT doc, avg(embedding) FROM passages WHERE embedding IS NOT NULL GROUP BY doc ORDER BY doc"
-            )
-        dim = self.store.model()[1]  # type: ignore[index]
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        sums = np.vstack([r[1].to_numpy() for r in rows]).astype(np.float64) if rows else np.zeros((0, dim))
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        found = (ids, (sums / np.where(norms == 0, 1, norms)).astype(np.float32))
-        with self._lock:
-            self._document_vectors = (generation, found)
-        return found

@@ -23,12 +23,27 @@ from indexer.analysis import analyse
 from indexer.errors import ArchiveLocked, ArchiveNotFound, StoreError
 from indexer.keys import document_keys, kenmerk_key
 from indexer.postgres.schema import (
-    FORMAT_VERSION, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, LOCK_KEY, MAX_SCAN_TUPLES, clean, redacted, schema,
+    FORMAT_VERSION,
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    LOCK_KEY,
+    MAX_SCAN_TUPLES,
+    clean,
+    redacted,
+    schema,
     tsvector,
 )
 from indexer.records import Extraction, LetterFields, Passage, Reference
 from indexer.store import (
-    DOCUMENT_COLUMNS, FIELD_NAMES, Change, DocumentFilter, DocumentRow, PassageRow, StoredDocument, storable_text,
+    DOCUMENT_COLUMNS,
+    FIELD_NAMES,
+    Change,
+    DocumentFilter,
+    DocumentRow,
+    PassageRow,
+    StoredDocument,
+    storable_text,
     text_hash,
 )
 
@@ -329,6 +344,15 @@ class PostgresStore:
         docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
         return ids, docs
 
+    def passage_rows(self, ids: Sequence[int] | None = None) -> Iterator[tuple[int, int, str]]:
+        """(passage id, doc id, text) of every passage (or `ids`), in id order."""
+        if ids is None:
+            yield from self.db.execute("SELECT id, doc, text FROM passages ORDER BY id")
+            return
+        yield from self.db.execute(
+            "SELECT id, doc, text FROM passages WHERE id = ANY(%s) ORDER BY id", ([int(i) for i in ids],)
+        )
+
     def passage_vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, float32 matrix) of all passages (or `ids`) that have a vector, in id order."""
         recorded = self.model()
@@ -419,7 +443,8 @@ class PostgresStore:
                 for seq, p in enumerate(passages)
             ]
             change.added = self._insert_passages(doc_id, rows, {**known, **vectors})
-            self._insert_links(doc_id, list(dict.fromkeys(letter.references)), document_keys(letter, extraction.text))
+            keys = document_keys(letter, extraction.text, extraction.sidebar, extraction.furniture)
+            self._insert_links(doc_id, list(dict.fromkeys(letter.references)), keys)
             self.db.execute("DELETE FROM failures WHERE path = %s", (os.fsencode(path),))
             self._bump_generation()
         return change

@@ -1,0 +1,154 @@
+"""Which of a document's passages to cite: the one that answers, not the one that asks.
+
+An Aanhangsel (and any answer to written questions) prints each question again before its answer
+("Vraag 3 Is … ? Antwoord 3 Ja, …"), and its first page repeats the questions' header. A query
+about a topic matches the question's wording as well as, or better than, the answer's: the
+question is phrased like the query, short and dense in its terms. So the passage cited for such a
+document was often a question — another one than the user's, or the header page — and the page
+shown was not the page that answers. On the real Kamervragen (bench/QUALITY.md, "the cited page")
+a passage of the right document on the wrong page was the top hit for 43 of 118 questions, 20 of
+them a passage that starts with "Vraag n".
+
+`question_share` measures how much of a passage is question text; `prefer_answers` reorders the
+passages of each document of written questions (`QUESTION_TYPES`) within the ranks that document
+already holds, by fused score weighted by the passage's answer share; and when the passage that
+found the document is a question that the query quotes, the passage opening its answer ("Antwoord n") takes that score,
+entering the ranking if it was no candidate: a clerk who pastes a Kamervraag is after the answer
+printed below it. Documents keep their places (document rankings are unchanged); only the passage,
+and so the page, cited for each changes. Other documents are left alone: in a questionnaire or a
+letter that asks, the questions are the content. Measured alone on both dev sets (bench/QUALITY.md,
+"The cited page"): Kamervragen hybrid page@1 0.559 → 0.669 (answer share) → 0.932 (the answer to
+the question that found the document), MRR@10 0.572 → 0.658 → 0.888; dev unchanged. The second
+gain is for a question searched as printed; when the query does not find its own question, another
+question's answer can be cited instead (the stress check in QUALITY.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from indexer.backend import StoreBackend
+from indexer.store import PassageRow
+
+QUOTED = 0.8
+"""Share of the query's words a question passage must hold before its answer takes its score: a
+pasted Kamervraag is all there (its own passage holds 1.0 of it unless the question runs over a
+passage break). Without this test a paraphrase that ranked another question of the same Aanhangsel
+first was cited at that question's answer: with the query's own question removed from the
+archive, Kamervragen MRR@10 fell to 0.553 against 0.647 with the answer share alone (the stress
+check in bench/QUALITY.md)."""
+_WORD = re.compile(r"\w{3,}")
+
+ANSWER_REACH = 3
+"""How many passages after a question the passage that opens its answer ("Antwoord n") may stand:
+a long question runs on over a page break, and footnotes at the page's foot come between."""
+
+QUESTION_TYPES = ("antwoord op Kamervragen", "Kamervragen")
+"""Document types (`LetterFields.doc_type`) that print written questions, with or without answers."""
+
+_MARKER = re.compile(
+    r"(?=[VA])\b(?P<question>Vra(?:ag|gen)[ \t\u00a0]+\d{1,3}(?!\d|[.,]\d))"
+    r"|(?=[VA])\b(?P<answer>Antwoord(?:en)?[ \t\u00a0]+\d{1,3}(?!\d|[.,]\d))"
+    r"|(?=[VA])\b(?P<header>Vragen[ \t\u00a0]+van[ \t\u00a0]+(?:het|de)[ \t\u00a0]+led?(?:en)?\b"
+    r"|Antwoord[ \t\u00a0]+van[ \t\u00a0]+(?:de[ \t\u00a0]+)?(?:[Mm]inister|[Ss]taatssecretaris))"
+)
+""""Vraag 3", "Vragen 10 en 11" open a question; "Antwoord 3" an answer; "Vragen van het lid …" and
+"Antwoord van minister …" the questions' header, which names the topic and answers nothing.
+Capitalised only: prose refers to "het antwoord op vraag 6"."""
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])")
+
+
+def question_share(text: str) -> float:
+    """The share of `text`'s characters that ask rather than answer: 0.0 for a passage without a
+    question in it (most documents).
+
+    Text before the first marker (all of it, without one) belongs to what precedes it: the end of a
+    question when an answer marker follows; otherwise an answer running on, a title, or a question
+    running on from the page before, told apart by its sentences ending in "?"."""
+    if "?" not in text and "Vra" not in text and "Antwoord" not in text:
+        return 0.0  # most passages: no need to read them
+    markers = list(_MARKER.finditer(text))
+    lead = text[: markers[0].start()] if markers else text
+    asking = len(lead) if markers and markers[0]["answer"] else _asked(lead)
+    for marker, following in zip(markers, markers[1:] + [None]):
+        end = following.start() if following else len(text)
+        if not marker["answer"]:
+            asking += end - marker.start()
+    return asking / len(text)
+
+
+def _asked(text: str) -> int:
+    """How many characters of `text` lie in sentences that end in a question mark."""
+    return sum(len(sentence) for sentence in _SENTENCE_END.split(text) if sentence.endswith("?"))
+
+
+def _ends_asking(text: str) -> bool:
+    """Whether `text` ends inside a question ("Vraag 5 Is … ?"), so that its answer follows it."""
+    markers = list(_MARKER.finditer(text))
+    if markers:
+        return bool(markers[-1]["question"])
+    return text.rstrip().endswith("?")
+
+
+def _opens_answer(text: str) -> bool:
+    return any(marker["answer"] for marker in _MARKER.finditer(text))
+
+
+def quotes(query: str, text: str) -> bool:
+    """Whether `text` holds at least QUOTED of the query's words (of three letters or more)."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    held = {w.lower() for w in _WORD.findall(text)}
+    return bool(words) and sum(w in held for w in words) >= QUOTED * len(words)
+
+
+def prefer_answers(
+    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], query: str
+) -> list[tuple[int, float]]:
+    """The ranking with the passages of each document of written questions reordered: by score
+    lowered by its question share (score × (1 − share) for a positive score); when the document's
+    best passage ends in a question that `query` quotes, the passage opening its answer (within
+    `ANSWER_REACH`) takes that score, entering after the document's last place if it was no
+    candidate. Ties keep their order; the document keeps the ranks it held. `passages` gains the rows of passages that enter."""
+    counts = Counter(passages[pid].doc for pid, _ in ranked)
+    several = sorted(doc for doc, n in counts.items() if n > 1)
+    asking = {doc for doc, row in store.documents_by_ids(several).items() if row.doc_type in QUESTION_TYPES}
+    if not asking:
+        return ranked
+    by_doc: dict[int, list[tuple[int, float]]] = {}
+    for item in ranked:
+        by_doc.setdefault(passages[item[0]].doc, []).append(item)
+    reordered = {doc: iter(_answers_first(store, by_doc[doc], passages, query)) for doc in asking}
+    last = {passages[pid].doc: i for i, (pid, _) in enumerate(ranked)}
+    out: list[tuple[int, float]] = []
+    for i, (pid, score) in enumerate(ranked):
+        doc = passages[pid].doc
+        if doc not in asking:
+            out.append((pid, score))
+            continue
+        out.append(next(reordered[doc]))
+        if last[doc] == i:
+            out.extend(reordered[doc])  # answers that entered
+    return out
+
+
+def _answers_first(
+    store: StoreBackend, items: list[tuple[int, float]], passages: dict[int, PassageRow], query: str
+) -> list[tuple[int, float]]:
+    """One document's candidate passages (`items`, best first), and the answer to the question that
+    found it when the query quotes that question, best first."""
+    doc = passages[items[0][0]].doc
+    rows = store.passages(store.passage_ids([doc]).tolist())
+    order = sorted(rows, key=lambda pid: rows[pid].char_start)
+    scores = dict(items)
+    keys = {pid: score - abs(score) * question_share(rows[pid].text) for pid, score in items}
+    first, score = items[0]
+    if _ends_asking(rows[first].text) and quotes(query, rows[first].text):
+        start = order.index(first) + 1
+        answer = next((pid for pid in order[start : start + ANSWER_REACH] if _opens_answer(rows[pid].text)), None)
+        if answer is not None and keys.get(answer, float("-inf")) < score:
+            keys[answer] = score
+            scores.setdefault(answer, score)
+            passages.setdefault(answer, rows[answer])
+    return sorted(scores.items(), key=lambda item: -keys[item[0]])

@@ -87,8 +87,7 @@ def _filter(given: dict[str, str]):  # noqa: ANN202 - the store's DocumentFilter
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
 def test_free_text_searches_agree(both: tuple[Archive, Archive], mode: str) -> None:
-    """Dense: the same vectors, searched exactly at this size. Lexical: the same terms and BM25
-    (tantivy's one-byte length norms make small score differences, not other documents)."""
+    """Dense: the same vectors, searched exactly at this size. Lexical: the same terms and BM25."""
     for query in ("veiligheid van ambtenaren", "stikstof en landbouw", "digitale middelen Woo-verzoek"):
         found = [top_documents(archive, query, k=3, mode=mode) for archive in both]
         assert found[0][0] == found[1][0] and set(found[0]) == set(found[1]), (mode, query, found)
@@ -107,6 +106,21 @@ def test_related_correspondence_is_the_same(both: tuple[Archive, Archive]) -> No
         assert relations[0] == relations[1], row.key
         threads = [[r.target for r in archive.related(row.key, thread=True)] for archive in both]
         assert threads[0] == threads[1], row.key
+
+
+def test_similar_letters_read_the_same_lexical_side(both: tuple[Archive, Archive]) -> None:
+    """What `similar` asks of the lexical side: `documents_of` maps passages to the same documents,
+    and `more_like_this` finds the same documents with the same scores (BM25 in SQL with tantivy's
+    length norms)."""
+    embedded, postgres = both
+    ids = [int(i) for i in embedded.store.passage_ids()]
+    assert embedded.indexes.lexical().documents_of(ids) == postgres.indexes.lexical().documents_of(ids)
+    assert postgres.indexes.lexical().documents_of([max(ids) + 1]) == {}
+    for row in embedded.store.documents():
+        texts = [text for _, _, text in embedded.store.passage_rows(embedded.store.passage_ids([row.id])[:16])]
+        found = [a.indexes.lexical().more_like_this(texts, terms=30, k=len(ids), skip_doc=row.id) for a in both]
+        assert found[0].keys() == found[1].keys() and row.id not in found[1], row.key
+        assert all(found[1][doc] == pytest.approx(score, rel=1e-5) for doc, score in found[0].items()), row.key
 
 
 def test_show_and_resolve_agree(both: tuple[Archive, Archive]) -> None:

@@ -11,8 +11,8 @@ in the same rows, so they can never fall behind the store:
   (pgvector ≥ 0.8); small allowed sets are searched exactly, as FAISS does.
 - **Lexical**: `passages.terms`, a tsvector of exactly the terms `indexer.analysis.analyse` gives
   the tantivy index (Snowball dutch_porter, folded diacritics, identifiers whole and split, compound
-  parts from OpenTaal's list), with a GIN index, ranked by BM25 (k1 1.2, b 0.75, tantivy's idf)
-  computed in SQL from a `lexicon` of document frequencies kept in each document's transaction.
+  parts from OpenTaal's list), with a GIN index, ranked by BM25 (k1 1.2, b 0.75, tantivy's idf and
+  one-byte length norms) computed in SQL from a `lexicon` of document frequencies kept in each document's transaction.
   PostgreSQL's own `dutch` configuration was not used: it is the newer Snowball `dutch` stemmer
   that `indexer.analysis` rejects (gezondheid→zon), it splits no identifiers or compounds, and
   `ts_rank_cd` has no idf, so its ranking would differ from the embedded archive's for reasons

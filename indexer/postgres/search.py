@@ -19,6 +19,7 @@ from indexer.postgres.schema import (
     HNSW_EF_SEARCH,
     HNSW_M,
     MAX_EF_SEARCH,
+    length_norm,
     quoted,
 )
 from indexer.postgres.store import PostgresStore
@@ -139,7 +140,7 @@ class PostgresLexical:
         docs = "" if allowed_docs is None else "AND p.doc = ANY(%(docs)s)"
         skip = "" if skip_doc is None else "AND p.doc <> %(skip)s"
         rows = db.execute(
-            "SELECT p.id, p.doc, sum(q.idf * u.tf * %(k1p)s / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * p.nterms / %(avgdl)s))) AS s "
+            f"SELECT p.id, p.doc, sum(q.idf * u.tf * %(k1p)s / (u.tf + %(k1)s * (1 - %(b)s + %(b)s * {length_norm('p.nterms')} / %(avgdl)s))) AS s "
             "FROM passages p "
             "CROSS JOIN LATERAL (SELECT lexeme, cardinality(positions) AS tf FROM unnest(p.terms)) u "
             "JOIN unnest(%(terms)s::text[], %(idf)s::float8[]) AS q(term, idf) ON q.term = u.lexeme "

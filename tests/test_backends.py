@@ -25,7 +25,7 @@ from click.testing import CliRunner
 
 from archive import Archive
 from archive.cli import cli
-from archive.errors import ArchiveLocked, StoreError
+from archive.errors import ArchiveLocked, StorageFull, StoreError
 from tests.conftest import DEMO, REPO
 from tests.postgres_server import PostgresServer
 
@@ -308,3 +308,49 @@ def test_a_long_lived_postgres_archive_sees_a_later_ingest(demo_path: Path, post
         assert reader.refresh() == before + 1
         assert reader.resolve("later-letter").key == "later-letter"
         assert "later-letter" in top_documents(reader, "brief van Financiën", k=20)
+
+
+def test_a_full_disk_on_the_server_ends_ingest_with_a_clear_error(postgres: PostgresServer, tmp_path: Path) -> None:
+    """The database's files on a real 24 MiB tmpfs (a tablespace; the server's WAL stays on its own
+    disk): when it fills up part-way through an ingest, PostgreSQL's disk-full error (SQLSTATE
+    53100) ends the run as StorageFull, as a full disk does for the embedded archive, and the
+    documents committed before it stay whole."""
+    disk = postgres.root / "small-disk"
+    disk.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(disk)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        if postgres.user:
+            import pwd
+
+            entry = pwd.getpwnam(postgres.user)
+            os.chown(disk, entry.pw_uid, entry.pw_gid)
+        with psycopg.connect(postgres.url(), autocommit=True) as db:
+            db.execute(f"CREATE TABLESPACE small LOCATION '{disk}'")
+            db.execute('CREATE DATABASE "full" TABLESPACE small')
+        url = postgres.url("full")
+        first, copies = tmp_path / "first", tmp_path / "copies"
+        first.mkdir()
+        copies.mkdir()
+        letter = DEMO / "brief-financien-2022-04-13.txt"
+        shutil.copyfile(letter, first / letter.name)
+        for n in range(60):  # copies of the stored letter: its vectors are known, so no embedding
+            shutil.copyfile(letter, copies / f"kopie-{n:02}.txt")
+        with Archive.open(url, create=True) as archive:
+            assert archive.ingest([first]).ok
+            filler = disk / "filler"
+            filler.write_bytes(bytes(max(shutil.disk_usage(disk).free - (1 << 20), 0)))  # leave 1 MiB
+            with pytest.raises(StorageFull, match="the disk is full") as raised:
+                archive.ingest([copies])
+            assert getattr(raised.value.__cause__, "sqlstate", None) == "53100", raised.value.__cause__
+            filler.unlink()
+            stored = [d for d in archive.store.documents() if d.path.startswith(str(copies))]
+            assert 0 < len(stored) < 60, "the disk did not fill up part-way through the run"
+            _every_document_whole(archive)
+            assert archive.check().ok
+        with psycopg.connect(postgres.url(), autocommit=True) as db:
+            db.execute('DROP DATABASE "full"')
+            db.execute("DROP TABLESPACE small")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

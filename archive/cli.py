@@ -111,8 +111,12 @@ def cli() -> None:
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds one file may take to extract (OCR included).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option(
-    "--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
-    help="Extract and embed on a Ray cluster (needs archive[ray]): the one at ADDRESS, else the one this machine knows or a new local one. Put it after PATHS, or write --ray=ADDRESS.",
+    "--ray", "use_ray", is_flag=True,
+    help="Extract and embed on a Ray cluster (needs archive[ray]): the one this machine knows, else a new local one.",
+)
+@click.option(
+    "--ray-address", metavar="ADDRESS", default=None,
+    help="Extract and embed on the Ray cluster at ADDRESS (implies --ray).",
 )
 @click.option(
     "--precision", type=click.Choice(PRECISIONS), default=None,
@@ -121,7 +125,7 @@ def cli() -> None:
 @archive_command
 def ingest(
     archive_path: str, model: str | None, as_json: bool, paths: tuple[str, ...], prune: bool, timeout: float, quiet: bool,
-    ray_address: str | None, precision: str | None,
+    use_ray: bool, ray_address: str | None, precision: str | None,
 ) -> None:
     """Add the .pdf, .txt, .md and .xml letters under PATHS; unchanged files are skipped.
 
@@ -138,7 +142,7 @@ def ingest(
         bar.set_postfix_str(printable(click.format_filename(path, shorten=True)), refresh=False)
         bar.refresh()
 
-    ray = False if ray_address is None else ray_address or True
+    ray = ray_address or use_ray  # a flag, not an option with an optional value, so `--ray corpus/` keeps its path
     report = archive.ingest(list(paths), prune=prune, timeout=timeout, progress=progress, ray=ray)
     bar.close()
     counts = archive.store.counts()

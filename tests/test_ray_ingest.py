@@ -90,7 +90,7 @@ def assert_same(ray_archive: Path, local_archive: Path) -> None:
 
 
 def test_ray_ingest_gives_the_passages_and_vectors_of_a_local_ingest(cluster: None, letters: Path, local: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["ingest", str(letters), "--ray", "-a", str(tmp_path), "--json", "-q"], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["ingest", "--ray", str(letters), "-a", str(tmp_path), "--json", "-q"], catch_exceptions=False)
     assert result.exit_code == 1, result.output  # the damaged file
     report = json.loads(result.stdout)["report"]
     assert len(report["added"]) == len(PDFS) and [Path(f["path"]).name for f in report["failed"]] == [BROKEN]

@@ -374,6 +374,16 @@ def storable_text(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def short_key(stem: str, path: str, holder: str | None) -> str:
+    """A document's short id: its file stem, or stem-<hash of its path> when another file
+    (`holder`, the path that holds the key now) has that stem. `stem` is storable text: a stem that
+    is not valid UTF-8 keeps its undecodable bytes as `\\xNN` escapes, so the key still says which
+    file it is. Every backend makes keys with this."""
+    if holder is None or holder == path:
+        return stem
+    return f"{stem}-{hashlib.sha1(os.fsencode(path)).hexdigest()[:6]}"
+
+
 def from_db_path(value: str | bytes) -> str:
     """The path stored by `to_db_path`, back as the same str."""
     return value if isinstance(value, str) else os.fsdecode(value)
@@ -886,16 +896,10 @@ class Store:
     # --- writing ------------------------------------------------------------------------------
 
     def unique_key(self, stem: str, path: str) -> str:
-        """The document's short id: its file stem, or stem-<hash> when another file has that stem.
-
-        A stem that is not valid UTF-8 keeps its undecodable bytes as `\\xNN` escapes, so the key is
-        storable text and still says which file it is.
-        """
+        """The document's short id (`short_key`)."""
         stem = storable_text(stem)
         row = self.db.execute("SELECT path FROM documents WHERE key = ?", (stem,)).fetchone()
-        if row is None or from_db_path(row[0]) == path:
-            return stem
-        return f"{stem}-{hashlib.sha1(os.fsencode(path)).hexdigest()[:6]}"
+        return short_key(stem, path, None if row is None else from_db_path(row[0]))
 
     def write_document(
         self,

@@ -112,3 +112,21 @@ def test_another_model_or_format_is_refused(tmp_path: Path, letters: Path) -> No
 def test_search_on_a_missing_archive_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["search", "werksfeer", "-a", str(tmp_path / "nothing")])
     assert result.exit_code == 1 and "no archive at" in result.stderr
+
+
+def test_two_files_with_one_name_get_their_own_keys(tmp_path: Path) -> None:
+    """The first file keeps its stem as its key; a file of the same name elsewhere gets the stem and a
+    hash of its path, and re-ingesting either keeps the key it has."""
+    first, second = tmp_path / "a" / "brief.txt", tmp_path / "b" / "brief.txt"
+    for path, seed in zip((first, second), SEED_LETTERS):
+        path.parent.mkdir()
+        shutil.copy(seed, path)
+    archive_dir = tmp_path / "idx"
+    assert invoke("ingest", str(first.parent), "-a", str(archive_dir), "-q").exit_code == 0
+    assert invoke("ingest", str(second.parent), "-a", str(archive_dir), "-q").exit_code == 0
+    with Archive.open(archive_dir) as archive:
+        keys = {row.path: row.key for row in archive.store.documents()}
+        assert keys[str(first)] == "brief"
+        assert keys[str(second)].startswith("brief-") and len(keys[str(second)]) == len("brief-") + 6
+        assert archive.store.unique_key("brief", str(first)) == "brief"
+        assert archive.store.unique_key("brief", str(second)) == keys[str(second)]

@@ -3,7 +3,6 @@ document writes of `indexer.store.Store`."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -43,6 +42,7 @@ from indexer.store import (
     DocumentRow,
     PassageRow,
     StoredDocument,
+    short_key,
     storable_text,
     text_hash,
 )
@@ -400,12 +400,10 @@ class PostgresStore:
     # --- writing ------------------------------------------------------------------------------
 
     def unique_key(self, stem: str, path: str) -> str:
-        """The document's short id, as `Store.unique_key` makes it."""
+        """The document's short id (`indexer.store.short_key`)."""
         stem = storable_text(stem)
         row = self.db.execute("SELECT path FROM documents WHERE key = %s", (stem,)).fetchone()
-        if row is None or os.fsdecode(bytes(row[0])) == path:
-            return stem
-        return f"{stem}-{hashlib.sha1(os.fsencode(path)).hexdigest()[:6]}"
+        return short_key(stem, path, None if row is None else os.fsdecode(bytes(row[0])))
 
     def write_document(
         self,

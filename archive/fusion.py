@@ -36,8 +36,9 @@ RRF_K = 60
 """The constant of reciprocal-rank fusion (Cormack et al. 2009): 1 / (K + rank)."""
 
 
-def _ranked(fused: Mapping[int, float]) -> list[tuple[int, float]]:
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+def ranked(scores: Mapping[int, float]) -> list[tuple[int, float]]:
+    """(key, score) best first, ties by key: the one order every ranking here uses."""
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
 def normalise(scores: Mapping[int, float], keys: set[int]) -> dict[int, float]:
@@ -65,14 +66,14 @@ def convex(dense: Mapping[int, float], lexical: Mapping[int, float], dense_weigh
     """Weighted sum of min-max normalised scores."""
     keys = set(dense) | set(lexical)
     d, l = normalise(dense, keys), normalise(lexical, keys)
-    return _ranked({key: dense_weight * d[key] + (1 - dense_weight) * l[key] for key in keys})
+    return ranked({key: dense_weight * d[key] + (1 - dense_weight) * l[key] for key in keys})
 
 
 def zscore(dense: Mapping[int, float], lexical: Mapping[int, float], dense_weight: float) -> list[tuple[int, float]]:
     """Weighted sum of z-scored scores."""
     keys = set(dense) | set(lexical)
     d, l = standardise(dense, keys), standardise(lexical, keys)
-    return _ranked({key: dense_weight * d[key] + (1 - dense_weight) * l[key] for key in keys})
+    return ranked({key: dense_weight * d[key] + (1 - dense_weight) * l[key] for key in keys})
 
 
 def reciprocal_rank(
@@ -81,9 +82,9 @@ def reciprocal_rank(
     """Sum of 1 / (k + rank) over the sides that list a key, each side weighted (0.5 = plain RRF)."""
     fused: dict[int, float] = {}
     for scores, weight in ((dense, dense_weight), (lexical, 1 - dense_weight)):
-        for rank, (key, _) in enumerate(_ranked(scores), start=1):
+        for rank, (key, _) in enumerate(ranked(scores), start=1):
             fused[key] = fused.get(key, 0.0) + 2 * weight / (k + rank)
-    return _ranked(fused)
+    return ranked(fused)
 
 
 def fuse(dense: Mapping[int, float], lexical: Mapping[int, float], dense_weight: float = DENSE_WEIGHT) -> list[tuple[int, float]]:

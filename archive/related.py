@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archive.citations import Citation, cite, display_dossier, dutch_date
-from archive.fusion import RRF_K, reciprocal_rank
+from archive.fusion import RRF_K, ranked, reciprocal_rank
 from indexer.backend import DenseSearch, IndexBackend, LexicalSearch, StoreBackend
 from indexer.keys import kenmerk_key, kenmerk_tokens
 from indexer.store import DocumentRow
@@ -424,9 +424,16 @@ def _spread(ids: np.ndarray, count: int) -> list[int]:
     return [int(i) for i in ids]
 
 
-def dense_neighbours(store: StoreBackend, vectors: DenseSearch, lexical: LexicalSearch, me: DocumentRow) -> dict[int, float]:
-    """Other documents → the mean, over a sample of `me`'s passages, of the best cosine between
-    that passage and the document's passages (a passage's DENSE_NEIGHBOURS-th cosine when none of
+def sample(store: StoreBackend, me: DocumentRow) -> list[int]:
+    """The passages of `me` that both sides read (SAMPLE of them, evenly spread)."""
+    return _spread(store.passage_ids([me.id]), SAMPLE)
+
+
+def dense_neighbours(
+    store: StoreBackend, vectors: DenseSearch, lexical: LexicalSearch, me: DocumentRow, passages: list[int]
+) -> dict[int, float]:
+    """Other documents → the mean, over `me`'s sampled `passages`, of the best cosine between
+    each of them and the document's passages (a passage's DENSE_NEIGHBOURS-th cosine when none of
     them is that close).
 
     Passage against passage rather than mean against mean: a mean vector blurs a letter's subject
@@ -436,7 +443,7 @@ def dense_neighbours(store: StoreBackend, vectors: DenseSearch, lexical: Lexical
     model = store.model()
     if model is None or not len(vectors):
         return {}
-    _, queries = store.passage_vectors(model[0], _spread(store.passage_ids([me.id]), SAMPLE))
+    _, queries = store.passage_vectors(model[0], passages)
     if not len(queries):
         return {}
     results = vectors.search(queries, DENSE_NEIGHBOURS)
@@ -451,11 +458,10 @@ def dense_neighbours(store: StoreBackend, vectors: DenseSearch, lexical: Lexical
     return {doc: sum(seen.get(i, floor) for i, floor in enumerate(floors)) / len(floors) for doc, seen in best.items()}
 
 
-def lexical_neighbours(store: StoreBackend, lexical: LexicalSearch, me: DocumentRow) -> dict[int, float]:
+def lexical_neighbours(store: StoreBackend, lexical: LexicalSearch, me: DocumentRow, passages: list[int]) -> dict[int, float]:
     """Other documents → the BM25 score of their best passage for a query of `me`'s distinctive
-    terms (`LexicalSearch.more_like_this` over a sample of its passages)."""
-    ids = _spread(store.passage_ids([me.id]), SAMPLE)
-    texts = [text for _, _, text in store.passage_rows(ids)]
+    terms (`LexicalSearch.more_like_this` over its sampled `passages`)."""
+    texts = [text for _, _, text in store.passage_rows(passages)]
     return lexical.more_like_this(texts, terms=LEXICAL_TERMS, k=LEXICAL_PASSAGES, skip_doc=me.id)
 
 
@@ -470,9 +476,10 @@ def similar(store: StoreBackend, me: DocumentRow, indexes: IndexBackend, k: int,
     if k <= 0:
         return []
     lexical_index = indexes.lexical()
-    dense = dense_neighbours(store, indexes.vectors(), lexical_index, me)
-    lexical = lexical_neighbours(store, lexical_index, me)
-    ranks = [{doc: rank for rank, (doc, _) in enumerate(_by_score(side), start=1)} for side in (dense, lexical)]
+    passages = sample(store, me)
+    dense = dense_neighbours(store, indexes.vectors(), lexical_index, me, passages)
+    lexical = lexical_neighbours(store, lexical_index, me, passages)
+    ranks = [{doc: rank for rank, (doc, _) in enumerate(ranked(side), start=1)} for side in (dense, lexical)]
     fused = reciprocal_rank(dense, lexical, SIMILAR_DENSE_WEIGHT)
     chosen = [(doc, score) for doc, score in fused if doc != me.id and doc not in exclude][:k]
     docs = store.documents_by_ids([doc for doc, _ in chosen])
@@ -482,10 +489,6 @@ def similar(store: StoreBackend, me: DocumentRow, indexes: IndexBackend, k: int,
         for doc, score in chosen
         if doc in docs
     ]
-
-
-def _by_score(scores: dict[int, float]) -> list[tuple[int, float]]:
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _similar_reason(dense_rank: int | None, lexical_rank: int | None) -> str:

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from archive import Archive  # noqa: E402
 from archive import related as rel  # noqa: E402
+from archive.fusion import ranked  # noqa: E402
 from indexer.store import DocumentRow  # noqa: E402
 
 TOP = 5
@@ -48,7 +49,7 @@ judged first when present."""
 
 
 def _ranked(scores: dict[int, float]) -> list[int]:
-    return [doc for doc, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+    return [doc for doc, _ in ranked(scores)]
 
 
 def mean_vectors(archive: Archive) -> tuple[np.ndarray, np.ndarray]:
@@ -85,8 +86,8 @@ def methods(archive: Archive, weights: list[float]) -> dict[str, Callable[[Docum
 
     found: dict[str, Callable[[DocumentRow], list[int]]] = {
         "mean (before)": mean,
-        "dense": lambda me: _ranked(rel.dense_neighbours(store, indexes.vectors(), indexes.lexical(), me)),
-        "lexical": lambda me: _ranked(rel.lexical_neighbours(store, indexes.lexical(), me)),
+        "dense": lambda me: _ranked(rel.dense_neighbours(store, indexes.vectors(), indexes.lexical(), me, rel.sample(store, me))),
+        "lexical": lambda me: _ranked(rel.lexical_neighbours(store, indexes.lexical(), me, rel.sample(store, me))),
     }
     for weight in weights:
         found[f"fused, dense weight {weight}"] = fused(weight)

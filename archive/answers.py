@@ -28,17 +28,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from archive.quotes import quotes
 from indexer.backend import StoreBackend
 from indexer.store import PassageRow
-
-QUOTED = 0.8
-"""Share of the query's words a question passage must hold before its answer takes its score: a
-pasted Kamervraag is all there (its own passage holds 1.0 of it unless the question runs over a
-passage break). Without this test a paraphrase that ranked another question of the same Aanhangsel
-first was cited at that question's answer: with the query's own question removed from the
-archive, Kamervragen MRR@10 fell to 0.553 against 0.647 with the answer share alone (the stress
-check in bench/QUALITY.md)."""
-_WORD = re.compile(r"\w{3,}")
 
 ANSWER_REACH = 3
 """How many passages after a question the passage that opens its answer ("Antwoord n") may stand:
@@ -94,13 +86,6 @@ def _ends_asking(text: str) -> bool:
 
 def _opens_answer(text: str) -> bool:
     return any(marker["answer"] for marker in _MARKER.finditer(text))
-
-
-def quotes(query: str, text: str) -> bool:
-    """Whether `text` holds at least QUOTED of the query's words (of three letters or more)."""
-    words = [w.lower() for w in _WORD.findall(query)]
-    held = {w.lower() for w in _WORD.findall(text)}
-    return bool(words) and sum(w in held for w in words) >= QUOTED * len(words)
 
 
 def prefer_answers(

@@ -20,10 +20,11 @@ from archive.boilerplate import strip as strip_boilerplate
 from archive.citations import Citation, cite
 from archive.errors import BadQuery
 from archive.fusion import DENSE_WEIGHT, RRF_K, fuse
+from archive.quotes import quoted_first
 from archive.understand import BOOST, NARROW_CANDIDATES, Understood, understand
 from indexer.backend import IndexBackend, StoreBackend
 from indexer.encoders import Encoder
-from indexer.keys import PRINTED, identifier_key
+from indexer.keys import PRINTED, identifier_key, printed_keys
 from indexer.records import DOC_TYPES
 from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentFilter, DocumentRow, PassageRow
@@ -239,8 +240,10 @@ def search(
         if understood.boosts():
             notes.append(understood.describe())
             ranked = _boosted(store, ranked, passages, understood)
+        if mode == "hybrid":
+            ranked = quoted_first(ranked, lexical, passages, query)
         ranked = prefer_answers(store, ranked, passages, query)
-        ranked = _identifier_first(store, ranked, passages, matches)
+        ranked = _identifier_first(store, ranked, passages, matches, query)
         if per_doc:
             seen: set[int] = set()
             ranked = [(pid, s) for pid, s in ranked if not (passages[pid].doc in seen or seen.add(passages[pid].doc))]
@@ -288,10 +291,11 @@ def _dense_scores(store: StoreBackend, model: str, vector: np.ndarray, ids: set[
 
 
 def _identifier_first(
-    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], matches: dict[int, str]
+    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], matches: dict[int, str], query: str
 ) -> list[tuple[int, float]]:
     """Move passages of documents that carry a queried identifier to the top, keeping their order;
-    a matching document with no candidate passage enters with its first passage."""
+    a matching document with no candidate passage enters with its first passage. Unless only a
+    dossier matched, each such document is cited at the passage that prints the identifier."""
     if not matches:
         return ranked
     top = [(pid, s) for pid, s in ranked if passages[pid].doc in matches]
@@ -303,8 +307,37 @@ def _identifier_first(
             pid = int(first.min())
             passages.update(store.passages([pid]))
             top.append((pid, best))
+    wanted = {identifier_key(ref.value) for ref in find_identifiers(query) if ref.kind != "dossier"}
+    if wanted:
+        top = _printing_first(store, top, passages, wanted)
     rest = [(pid, s) for pid, s in ranked if passages[pid].doc not in matches]
     return top + rest
+
+
+def _printing_first(
+    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], wanted: set[str]
+) -> list[tuple[int, float]]:
+    """Each document's passages with the one that prints an identifier key in `wanted` first, at the
+    document's best score: the first passage when none prints it, since a document's own kenmerk,
+    Kamerstuk or reference number stands in its letter head or sidebar (page 1). Before, a search
+    for a Kamerbrief's kenmerk with two topic words cited page 32 of 32 (the dev page questions).
+    `passages` gains the rows of passages that enter."""
+    leads: dict[int, int] = {}
+    for doc in dict.fromkeys(passages[pid].doc for pid, _ in ranked):
+        rows = store.passages(store.passage_ids([doc]).tolist())
+        order = sorted(rows, key=lambda pid: rows[pid].char_start)
+        leads[doc] = next((pid for pid in order if wanted & set(printed_keys([rows[pid].text]))), order[0])
+        passages.setdefault(leads[doc], rows[leads[doc]])
+    out: list[tuple[int, float]] = []
+    cited: set[int] = set()
+    for pid, score in ranked:
+        lead = leads[passages[pid].doc]
+        if lead not in cited:
+            cited.add(lead)
+            out.append((lead, score))
+        if pid != lead:
+            out.append((pid, score))
+    return out
 
 
 def _hit(

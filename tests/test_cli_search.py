@@ -122,3 +122,11 @@ def test_search_with_the_default_model_never_imports_torch(demo_path: Path) -> N
     assert result.returncode == 0, result.stderr
     assert "ambtenaren" in result.stdout.lower() or "veiligheid" in result.stdout.lower()
     assert result.stdout.strip().splitlines()[-1] == "loaded: []"
+
+
+def test_a_kenmerk_with_topic_words_cites_the_page_that_prints_it(demo: Archive) -> None:
+    """The kenmerk stands in the letter's sidebar on page 1; the topic word alone would cite a later page."""
+    topical = demo.search("verpakkingen", k=1, kenmerk="IENW/BSK-2023/33017")[0]
+    assert topical.page_start > 1
+    hit = demo.search("kenmerk IENW/BSK-2023/33017 verpakkingen", k=1)[0]
+    assert hit.document == doc_of(demo, "circulaire_economie") and hit.page_start == 1

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from archive import Archive
-from archive.answers import prefer_answers, question_share, quotes
+from archive.answers import prefer_answers, question_share
 from archive.search import search
 from tests.conftest import doc_of
 
@@ -62,15 +62,6 @@ def test_documents_keep_their_places_and_answers_come_first(demo: Archive) -> No
     assert [passages[pid].doc for pid, _ in after] == [passages[pid].doc for pid, _ in ranked]
     first_of_mine = next(pid for pid, _ in after if pid in mine)
     assert question_share(mine[first_of_mine].text) < 1.0
-
-
-def test_only_a_quoted_question_passes_its_score_to_its_answer() -> None:
-    """A paraphrase that found another question of the Aanhangsel first must not be cited at that
-    question's answer: only a query the question passage holds (a pasted Kamervraag) is."""
-    question = "Vraag 2 Bent u bekend met het bericht over stikstofuitstoot van boerderijen in Gelderland?"
-    assert quotes("Bent u bekend met het bericht over stikstofuitstoot van boerderijen in Gelderland?", question)
-    assert not quotes("hoeveel stikstof stoten veehouderijen uit in Gelderland", question)
-    assert not quotes("", question)
 
 
 def _words(text: str) -> str:

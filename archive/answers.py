@@ -51,6 +51,18 @@ Capitalised only: prose refers to "het antwoord op vraag 6"."""
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])")
 
+FIGURELESS = 0.5
+"""How much less a passage that states no amount counts when the query asks for one. Measured on
+the page questions (bench/QUALITY.md, "Amounts"): the passage that names the topic (a summary, the
+programme's description) outranked the one with the sum or percentage for 4 of 26 amount questions."""
+_FIGURE_QUESTION = re.compile(
+    r"(?i)\b(?:hoeveel|hoe (?:hoog|groot|veel|vaak|lang)|welke? (?:percentage|bedrag|deel|aantal|omvang)|wat kost)\b"
+)
+_FIGURE = re.compile(
+    r"(?i)€\s?\d|\d[\d.,]*\s?(?:%|procent\b|euro\b|miljoen|miljard|mln\b|mld\b|duizend|maanden\b|jaar\b|dagen\b"
+    r"|weken\b|uur\b|keer\b|kilo|kg\b|ton\b|mton\b|liter|km\b|meter\b)|\b\d{1,3}(?:\.\d{3})+\b|\b\d+,\d+\b"
+)
+
 
 def question_share(text: str) -> float:
     """The share of `text`'s characters that ask rather than answer: 0.0 for a passage without a
@@ -88,28 +100,43 @@ def _opens_answer(text: str) -> bool:
     return any(marker["answer"] for marker in _MARKER.finditer(text))
 
 
+def asks_figure(query: str) -> bool:
+    """Whether the query asks for an amount ("Hoeveel …", "Welk percentage …")."""
+    return bool(_FIGURE_QUESTION.search(query))
+
+
+def holds_figure(text: str) -> bool:
+    """Whether `text` states an amount: a sum of money, a percentage, a number with a unit or a
+    number written with thousands or decimals. A bare year or a footnote number is none."""
+    return bool(_FIGURE.search(text))
+
+
 def prefer_answers(
     store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], query: str
 ) -> list[tuple[int, float]]:
-    """The ranking with the passages of each document of written questions reordered: by score
-    lowered by its question share (score × (1 − share) for a positive score); when the document's
-    best passage ends in a question that `query` quotes, the passage opening its answer (within
-    `ANSWER_REACH`) takes that score, entering after the document's last place if it was no
-    candidate. Ties keep their order; the document keeps the ranks it held. `passages` gains the rows of passages that enter."""
+    """The ranking with the passages of each document reordered by how well they can answer, within
+    the ranks the document holds: in a document of written questions, score lowered by the
+    passage's question share (score × (1 − share) for a positive score), and when a passage that
+    ends in a question `query` quotes is the document's best, the passage opening its answer
+    (within `ANSWER_REACH`) takes that score, entering after the document's last place if it was
+    no candidate; in any document, when the query asks for an amount, a passage that states none
+    counts FIGURELESS less. Ties keep their order. `passages` gains the rows of passages that enter."""
     counts = Counter(passages[pid].doc for pid, _ in ranked)
     several = sorted(doc for doc, n in counts.items() if n > 1)
     asking = {doc for doc, row in store.documents_by_ids(several).items() if row.doc_type in QUESTION_TYPES}
-    if not asking:
+    figure = asks_figure(query)
+    chosen = set(several) if figure else asking
+    if not chosen:
         return ranked
     by_doc: dict[int, list[tuple[int, float]]] = {}
     for item in ranked:
         by_doc.setdefault(passages[item[0]].doc, []).append(item)
-    reordered = {doc: iter(_answers_first(store, by_doc[doc], passages, query)) for doc in asking}
+    reordered = {doc: iter(_answers_first(store, by_doc[doc], passages, query, doc in asking, figure)) for doc in chosen}
     last = {passages[pid].doc: i for i, (pid, _) in enumerate(ranked)}
     out: list[tuple[int, float]] = []
     for i, (pid, score) in enumerate(ranked):
         doc = passages[pid].doc
-        if doc not in asking:
+        if doc not in chosen:
             out.append((pid, score))
             continue
         out.append(next(reordered[doc]))
@@ -119,17 +146,23 @@ def prefer_answers(
 
 
 def _answers_first(
-    store: StoreBackend, items: list[tuple[int, float]], passages: dict[int, PassageRow], query: str
+    store: StoreBackend, items: list[tuple[int, float]], passages: dict[int, PassageRow], query: str, asking: bool, figure: bool
 ) -> list[tuple[int, float]]:
-    """One document's candidate passages (`items`, best first), and the answer to the question that
-    found it when the query quotes that question, best first."""
-    doc = passages[items[0][0]].doc
-    rows = store.passages(store.passage_ids([doc]).tolist())
-    order = sorted(rows, key=lambda pid: rows[pid].char_start)
+    """One document's candidate passages (`items`, best first), and in a document of written
+    questions the answer to the question that found it when the query quotes that question, best first."""
+    def key(score: float, text: str) -> float:
+        if asking:
+            score -= abs(score) * question_share(text)
+        if figure and not holds_figure(text):
+            score -= abs(score) * FIGURELESS
+        return score
+
     scores = dict(items)
-    keys = {pid: score - abs(score) * question_share(rows[pid].text) for pid, score in items}
+    keys = {pid: key(score, passages[pid].text) for pid, score in items}
     first, score = items[0]
-    if _ends_asking(rows[first].text) and quotes(query, rows[first].text):
+    if asking and _ends_asking(passages[first].text) and quotes(query, passages[first].text):
+        rows = store.passages(store.passage_ids([passages[first].doc]).tolist())
+        order = sorted(rows, key=lambda pid: rows[pid].char_start)
         start = order.index(first) + 1
         answer = next((pid for pid in order[start : start + ANSWER_REACH] if _opens_answer(rows[pid].text)), None)
         if answer is not None and keys.get(answer, float("-inf")) < score:

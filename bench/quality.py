@@ -1,8 +1,8 @@
-"""Search quality on both dev sets, per mode, for the current code or a variant of one query-side step.
+"""Search quality on three sets, per mode, for the current code or a variant of one query-side step.
 
     python bench/quality.py --archive DIR [--fusion convex:0.9 rrf:0.5 zscore:0.5 ...]
 
-Two sets of different origin, so that a choice tuned on one is checked on the other:
+Sets of different origin, so that a choice tuned on one is checked on the others:
 
 - `eval/dev_queries.jsonl` (111 queries written after reading the documents), judged per document
   as `archive eval` does: MRR@10 and Recall@10 over documents; and page@1 over the queries that name
@@ -16,6 +16,9 @@ Two sets of different origin, so that a choice tuned on one is checked on the ot
   answer. A question whose answer sits only in passages that also hold the question (a short answer
   right below it) cannot be judged this way and is skipped; how many depends on the passage size
   (33 of 151 at the default).
+- `eval/page_queries.jsonl` (69 page questions on long documents, written by a helper that read
+  only the documents): pages page@1 of the per-document ranking, as for dev, and page@3: a right
+  page among the first three passages shown.
 
 Text matching uses 5-word shingles over lowercase words, so it survives the cleaning of page
 furniture and hyphenation that separates stored passages from the pdftotext reference text.
@@ -46,6 +49,7 @@ from archive.search import MODES, Hit, search  # noqa: E402
 DEV = ROOT / "eval" / "dev_queries.jsonl"
 DEV_KINDS = ("paraphrase", "clerk", "identifier")
 KAMERVRAGEN = ROOT / "eval" / "kamervragen_queries.jsonl"
+PAGES = ROOT / "eval" / "page_queries.jsonl"
 SHINGLE = 5
 PASSAGE_DEPTH = 30
 """Passages asked for per Kamervraag: the top 10 left after dropping the question's passages."""
@@ -158,25 +162,33 @@ class PageQuery:
     """path as judged → answer pages"""
 
 
-def load_page_queries(path: Path = DEV) -> list[PageQuery]:
-    """The dev queries that name the pages their answer is on."""
+def load_page_queries(path: Path) -> list[PageQuery]:
+    """The queries of a set that name the pages their answer is on."""
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [PageQuery(i["query"], {p: set(n) for p, n in i["pages"].items()}) for i in items if i.get("pages")]
 
 
-def judge_dev_pages(archive: Archive, queries: list[PageQuery], run: Callable[[str], list[Hit]]) -> tuple[float, int]:
-    """page@1 of the per-document ranking and how many queries were judged (their documents stored)."""
+def judge_pages(
+    archive: Archive, queries: list[PageQuery], run: Callable[[str, bool], list[Hit]]
+) -> tuple[float, float, int]:
+    """page@1 of the per-document ranking, page@3 of the passage ranking (a right page among the
+    first three passages shown), and how many queries were judged (their documents stored).
+    `run(text, per_doc)` searches."""
     documents = archive.store.documents()
-    right, judged = 0, 0
+    first, three, judged = 0, 0, 0
     for q in queries:
         keys = {d.key: pages for ref, pages in q.pages.items() for d in documents if matches(d, ref)}
         if not keys:
             continue
         judged += 1
-        hits = run(q.query)
-        top = hits[0] if hits else None
-        right += bool(top and top.document in keys and keys[top.document] & set(range(top.page_start, top.page_end + 1)))
-    return (right / judged if judged else 0.0), judged
+
+        def right(hit: Hit) -> bool:
+            return hit.document in keys and bool(keys[hit.document] & set(range(hit.page_start, hit.page_end + 1)))
+
+        top = run(q.query, True)[:1]
+        first += bool(top and right(top[0]))
+        three += any(right(hit) for hit in run(q.query, False)[:3])
+    return (first / judged if judged else 0.0), (three / judged if judged else 0.0), judged
 
 
 def fusion_variant(spec: str) -> Callable:
@@ -201,10 +213,11 @@ def report(
         )
         dev = dev_report.modes[mode]
         kinds = " / ".join(f"{dev_report.by_kind[k][mode].mrr_at_10:.3f}" for k in DEV_KINDS if k in dev_report.by_kind)
-        dev_page, _ = judge_dev_pages(
-            archive, load_page_queries(),
-            lambda text: search(archive.store, archive.indexes, archive.encoder, text, k=10, mode=mode, per_doc=True),
-        )
+        def run(text: str, per_doc: bool, mode: str = mode) -> list[Hit]:
+            return search(archive.store, archive.indexes, archive.encoder, text, k=10, mode=mode, per_doc=per_doc)
+
+        dev_page, _, _ = judge_pages(archive, load_page_queries(DEV), run)
+        page_1, page_3, _ = judge_pages(archive, load_page_queries(PAGES), run)
         kv = judge_kamervragen(
             kamervragen,
             lambda text: search(archive.store, archive.indexes, archive.encoder, text, k=PASSAGE_DEPTH, mode=mode),
@@ -212,15 +225,15 @@ def report(
         )
         lines.append(
             f"| {label} | {mode} | {dev.mrr_at_10:.3f} | {dev.recall_at_10:.3f} | {kinds} | {dev_page:.3f} | {kv.mrr_at_10:.3f} | "
-            f"{kv.recall_at_10:.3f} | {kv.page_at_1:.3f} |"
+            f"{kv.recall_at_10:.3f} | {kv.page_at_1:.3f} | {page_1:.3f} | {page_3:.3f} |"
         )
         print(lines[-1], flush=True)
     return lines
 
 
 HEADER = (
-    "| variant | mode | dev MRR@10 | dev R@10 | dev MRR@10 paraphrase / clerk / identifier | dev page@1 | kv MRR@10 | kv R@10 | kv page@1 |\n"
-    "|---|---|---|---|---|---|---|---|---|"
+    "| variant | mode | dev MRR@10 | dev R@10 | dev MRR@10 paraphrase / clerk / identifier | dev page@1 | kv MRR@10 | kv R@10 | kv page@1 | pages page@1 | pages page@3 |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -235,8 +248,9 @@ def main() -> None:
     with Archive.open(args.archive, repair=False) as archive:
         archive.encoder.query = lru_cache(maxsize=None)(archive.encoder.query)  # one encoding per text
         judged, keys = judgeable(archive, kamervragen)
-        _, paged = judge_dev_pages(archive, load_page_queries(), lambda text: [])
-        print(f"{len(judged)} of {len(kamervragen)} Kamervragen and {paged} dev page queries judged; "
+        _, _, paged = judge_pages(archive, load_page_queries(DEV), lambda text, per_doc: [])
+        _, _, pages = judge_pages(archive, load_page_queries(PAGES), lambda text, per_doc: [])
+        print(f"{len(judged)} of {len(kamervragen)} Kamervragen, {paged} dev page queries and {pages} page questions judged; "
               f"archive {args.archive}\n{HEADER}", flush=True)
         if not args.fusion:
             report(archive, args.label, tuple(args.modes), judged, keys)

@@ -94,20 +94,38 @@ def methods(archive: Archive, weights: list[float]) -> dict[str, Callable[[Docum
     return found
 
 
-def proxy(docs: dict[int, DocumentRow], rank: Callable[[DocumentRow], list[int]]) -> tuple[float, float, float, int]:
-    """(mean dossier mates in the top TOP, the proxy, ms per document, documents measured)."""
-    dossier: dict[str, set[int]] = defaultdict(set)
+def dossier(doc: DocumentRow) -> str | None:
+    return doc.dossier
+
+
+def woo_request(doc: DocumentRow) -> str | None:
+    """The Woo request a shared-corpus Woo document was released under: its folder
+    (`woo_vws_testdossiers/woo3/…`); the folder name is not stored text."""
+    parts = doc.path.split("/")
+    return parts[parts.index("woo_vws_testdossiers") + 1] if "woo_vws_testdossiers" in parts[:-2] else None
+
+
+GROUPS = {"dossier": dossier, "Woo request": woo_request}
+"""Answer keys, each of another kind of document: moties by Kamerstuk dossier; Woo e-mails, memos
+and notes by the request that released them."""
+
+
+def proxy(
+    docs: dict[int, DocumentRow], rank: Callable[[DocumentRow], list[int]], group: Callable[[DocumentRow], str | None]
+) -> tuple[float, float, float, int]:
+    """(mean group mates in the top TOP, the proxy, ms per document, documents measured)."""
+    members: dict[str, set[int]] = defaultdict(set)
     for doc in docs.values():
-        if doc.dossier:
-            dossier[doc.dossier].add(doc.id)
-    measured = [d for d in docs.values() if d.dossier and len(dossier[d.dossier]) > 1]
+        if group(doc):
+            members[group(doc)].add(doc.id)
+    measured = [d for d in docs.values() if group(d) and len(members[group(d)]) > 1]
     hits, shares = [], []
     started = time.perf_counter()
     for me in measured:
         top = [d for d in rank(me) if d != me.id][:TOP]
-        mates = sum(1 for d in top if docs[d].dossier == me.dossier)
+        mates = sum(1 for d in top if group(docs[d]) == group(me))
         hits.append(mates)
-        shares.append(mates / min(TOP, len(dossier[me.dossier]) - 1))
+        shares.append(mates / min(TOP, len(members[group(me)]) - 1))
     seconds = (time.perf_counter() - started) / max(1, len(measured))
     return statistics.fmean(hits), statistics.fmean(shares), seconds * 1000, len(measured)
 
@@ -145,9 +163,10 @@ def main() -> None:
     print(f"archive {args.archive}: {len(docs)} documents")
     found = methods(archive, weights)
     for name, rank in found.items():
-        hits, share, ms, count = proxy(docs, rank)
-        print(f"{name:28s} dossier mates in top {TOP}: {hits:.2f} of up to {TOP}, proxy {share:.3f} "
-              f"({count} documents, {ms:.1f} ms each)")
+        for by, group in GROUPS.items():
+            hits, share, ms, count = proxy(docs, rank, group)
+            print(f"{name:28s} {by} mates in top {TOP}: {hits:.2f} of up to {TOP}, proxy {share:.3f} "
+                  f"({count} documents, {ms:.1f} ms each)")
     rel.SIMILAR_DENSE_WEIGHT = default
     print(latency(archive, sorted(d.key for d in docs.values())))
 

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
+import pytest
+
 from archive import Archive
-from archive.answers import prefer_answers, question_share
+from archive.answers import asks_figure, holds_figure, prefer_answers, question_share
 from archive.search import search
-from tests.conftest import doc_of
+from tests.conftest import CORPUS, doc_of
 
 AANHANGSEL = "aanhangsel-tk-20232024-1314"
 AANHANGSEL_UUID = "00fe7edd-24c8-4857-98da-774ed3b06836"
 """The same Aanhangsel in the shared corpus, under its PLOOI name."""
 KAMERVRAGEN = Path(__file__).resolve().parents[1] / "eval" / "kamervragen_queries.jsonl"
+OCW = CORPUS / "text" / "ocw_documenten"
+AMOUNTS = ("jaarverslag-college-voor-toetsen-en-examens-2022.txt",
+           "Rapport_Adviesaanvraag_SER_AI_algoritmes_en_data_de_toekomst_van_werk_en_sociaaleconomische_implicaties.txt")
 
 
 def _passages(archive: Archive, needle: str) -> dict:
@@ -89,3 +95,36 @@ def test_a_pasted_kamervraag_is_cited_at_its_answer(demo: Archive) -> None:
             hits = search(demo.store, demo.indexes, demo.encoder, item["query"], k=10, mode=mode, per_doc=True)
             [hit] = [h for h in hits if h.document == key]
             assert opening in _words(hit.text), (item["id"], mode, hit.text[:80])
+
+
+def test_amounts_asked_and_stated() -> None:
+    assert asks_figure("Hoeveel geld is gereserveerd voor het programma Integraal Riviermanagement?")
+    assert asks_figure("Welk percentage van het grondgebied is verhard?")
+    assert not asks_figure("Waarom kunnen betaaldienstverleners niet per transactie controleren?")
+    for stated in ("703 miljoen euro", "tot 97%", "€ 1,7 mln", "10.000 kilo vuurwerk", "12,6 procent", "36 maanden"):
+        assert holds_figure(stated), stated
+    for bare in ("in 2026", "artikel 13 AI Act", "2 AD, 21 juni 2024", "Vraag 4"):
+        assert not holds_figure(bare), bare
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    """Two long real reports whose summary pages and contents list name the topics of amounts
+    stated pages further on (eval/page_queries.jsonl p067, p069)."""
+    folder = tmp_path_factory.mktemp("amounts")
+    for name in AMOUNTS:
+        shutil.copy(OCW / name, folder / name)
+    path = tmp_path_factory.mktemp("archive")
+    with Archive.open(path, create=True) as archive:
+        assert archive.ingest([folder]).ok
+    return Archive.open(path)
+
+
+@pytest.mark.parametrize("name, query, page", [
+    ("jaarverslag-college", "Hoeveel heeft het College voor Toetsen en Examens in 2022 minder uitgegeven dan begroot?", 21),
+    ("Rapport_Adviesaanvraag_SER", "Hoeveel procent van de AI-toepassingen wordt onder de AI-verordening als hoog risico aangemerkt?", 23),
+])
+def test_a_question_for_an_amount_is_cited_where_the_amount_stands(reports: Archive, name: str, query: str, page: int) -> None:
+    """Before, the contents page (p. 1) and the page introducing the AI Act's risk classes (p. 22)."""
+    hit = reports.search(query, k=1, per_doc=True)[0]
+    assert name in hit.document and hit.page_start == page and holds_figure(hit.text), (hit.document, hit.page_start)

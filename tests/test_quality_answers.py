@@ -14,6 +14,7 @@ import pytest
 
 from archive import Archive
 from archive.answers import asks_figure, holds_figure, prefer_answers, question_share
+from archive.quotes import quotes
 from archive.search import search
 from tests.conftest import CORPUS, doc_of
 
@@ -105,6 +106,28 @@ def test_amounts_asked_and_stated() -> None:
         assert holds_figure(stated), stated
     for bare in ("in 2026", "artikel 13 AI Act", "2 AD, 21 juni 2024", "Vraag 4"):
         assert not holds_figure(bare), bare
+
+
+def test_an_answer_that_runs_on_follows_the_question_that_opens_it(demo: Archive) -> None:
+    """Where one passage holds a pasted question and the opening of its answer, that passage is
+    cited first and the passage the answer runs on into second, in every mode (real questions of
+    the demo Aanhangsel, eval/kamervragen_queries.jsonl)."""
+    mine = _passages(demo, AANHANGSEL)
+    order = sorted(mine, key=lambda pid: mine[pid].char_start)
+    items = [json.loads(line) for line in KAMERVRAGEN.read_text(encoding="utf-8").splitlines()]
+    judged = 0
+    for item in items:
+        if not any(AANHANGSEL_UUID in path for path in item["relevant"]):
+            continue
+        holding = [pid for pid in order if quotes(item["query"], mine[pid].text) and "Antwoord" in mine[pid].text]
+        if len(holding) != 1 or holding[0] == order[-1] or re.match(r"\s*Vraag \d", mine[order[order.index(holding[0]) + 1]].text):
+            continue
+        judged += 1
+        runs_on = order[order.index(holding[0]) + 1]
+        for mode in ("hybrid", "dense", "lexical"):
+            hits = [h for h in search(demo.store, demo.indexes, demo.encoder, item["query"], k=10, mode=mode) if h.passage_id in mine]
+            assert [h.passage_id for h in hits[:2]] == [holding[0], runs_on], (item["id"], mode)
+    assert judged
 
 
 @pytest.fixture(scope="module")

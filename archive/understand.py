@@ -12,10 +12,11 @@ its words share nothing with the query.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from indexer.dates import MONTHS, find_dates
-from indexer.ministries import MINISTER_OF, MINISTRIES, ministry
+from indexer.analysis import analyse
+from indexer.ministries import MINISTER_OF, MINISTER_VOOR, MINISTRIES, ministry
 from indexer.store import DocumentRow
 
 _MONTH_YEAR = re.compile(rf"(?i)\b({'|'.join(sorted(MONTHS, key=len, reverse=True))})\s+((?:19|20)\d\d)\b")
@@ -31,6 +32,18 @@ _TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"(?i)\bbnc-?fiches?\b"), ("BNC-fiche",)),
 ]
 """Words that name a document type, first match wins ("antwoord op Kamervragen" is an answer)."""
+
+
+def _spelled(name: str) -> re.Pattern[str]:
+    return re.compile(r"(?i)\b" + r"\W+".join(re.escape(word) for word in re.findall(r"\w+", name)) + r"\b")
+
+
+_FULL_NAMES = [(name, _spelled(name)) for name in sorted(MINISTRIES, key=len, reverse=True) if len(re.findall(r"\w+", name)) > 1]
+"""Ministry names of two words or more, recognised wherever they stand ("Kamerbrief van Economische
+Zaken en Klimaat"); a one-word name ("Defensie", "Financiën") is as often the subject, so it counts
+only after "minister(ie) van"."""
+_TITLE = re.compile(r"(?i)\b(?:ministerie|minister|staatssecretaris)s?(?:\s+(?:van|voor))?\b|\bbrie(?:f|ven)\b")
+"""Words around a sender that name no subject ("de minister van", "brief")."""
 
 BOOST = 0.25
 """A passage of a document matching every understood facet gains BOOST / (60 + 1) in the
@@ -48,6 +61,9 @@ class Understood:
     sender: str | None = None
     """Canonical ministry name ("Economische Zaken en Klimaat")."""
     doc_types: tuple[str, ...] = ()
+    content: bool = True
+    """Whether the query says anything besides its facets: "Kamerbrief EZK 30 mei 2023" does not,
+    "motie over stikstof van 2023" does."""
 
     def facets(self) -> int:
         return (self.period is not None) + (self.sender is not None) + bool(self.doc_types)
@@ -89,8 +105,21 @@ class Understood:
 
 
 def understand(query: str) -> Understood:
-    """The date or period, ministry and document type a query names, each only when it names one."""
-    return Understood(_period(query), _sender(query), next((types for pattern, types in _TYPES if pattern.search(query)), ()))
+    """The date or period, ministry and document type a query names, each only when it names one,
+    and whether it names anything else."""
+    sender = _sender(query)
+    understood = Understood(_period(query), sender, next((types for pattern, types in _TYPES if pattern.search(query)), ()))
+    return replace(understood, content=_content(query, sender))
+
+
+def _content(query: str, sender: str | None) -> bool:
+    """Whether `query` has a word left once its dates, sender, titles and type words are taken out."""
+    for start, end in sorted(((start, end) for _, start, end in find_dates(query)), reverse=True):
+        query = query[:start] + " " + query[end:]
+    spelled = [sender, MINISTRIES[sender][0], *(name for name, of in MINISTER_VOOR.items() if of == sender)] if sender else []
+    for pattern in (_MONTH_YEAR, _YEAR, _TITLE, *(p for p, _ in _TYPES), *(_spelled(name) for name in spelled)):
+        query = pattern.sub(" ", query)
+    return any(not term.isdigit() for term in analyse(query))
 
 
 def _period(query: str) -> tuple[str, str] | None:
@@ -105,8 +134,8 @@ def _period(query: str) -> tuple[str, str] | None:
 
 
 def _sender(query: str) -> str | None:
-    if named := MINISTER_OF.search(query):
-        return ministry(named[1])
+    if (named := MINISTER_OF.search(query)) and (found := ministry(named[1])):
+        return found
     if abbreviation := _ABBREVIATIONS.search(query):
         return ministry(abbreviation[1])
-    return None
+    return next((name for name, pattern in _FULL_NAMES if pattern.search(query)), None)

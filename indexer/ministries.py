@@ -81,7 +81,8 @@ def ministry(name: str) -> str | None:
             return _SQUASHED[key]
     first_word = re.match(r"\s*([A-Za-z]+)", name)
     abbreviated = _BY_ABBREVIATION.get(first_word[1].lower()) if first_word else None
-    return abbreviated or MINISTER_VOOR.get(" ".join(name.lower().split()).rstrip(","))
+    spaced = " ".join(name.lower().split()).rstrip(",")
+    return abbreviated or next((of for key, of in MINISTER_VOOR.items() if spaced == key or spaced.startswith(key + " ")), None)
 
 
 def ministry_in(phrase: str) -> str | None:

@@ -6,7 +6,8 @@ Each understood facet is a soft boost, never a filter: a document that matches i
 is left out, so a date that names an event rather than the letter ("na de aardbeving van februari
 2023") costs little. Documents that match every facet of a narrow query (a day or a month together
 with a sender or a type) also join the candidates, so the EZK letter of 30 May 2023 is found even when
-its words share nothing with the query.
+its words share nothing with the query; and a query that names nothing but facets ranks documents by
+how many of them they match before anything else (its words are no subject to rank by).
 """
 
 from __future__ import annotations

@@ -108,6 +108,12 @@ def _opens_answer(text: str) -> bool:
     return any(marker["answer"] for marker in _MARKER.finditer(text))
 
 
+def in_reading_order(store: StoreBackend, doc: int) -> tuple[dict[int, PassageRow], list[int]]:
+    """All of a document's passages, and their ids in the order the text reads."""
+    rows = store.passages(store.passage_ids([doc]).tolist())
+    return rows, sorted(rows, key=lambda pid: rows[pid].char_start)
+
+
 def asks_figure(query: str) -> bool:
     """Whether the query asks for an amount ("Hoeveel …", "Welk percentage …")."""
     return bool(_FIGURE_QUESTION.search(query))
@@ -123,13 +129,16 @@ def prefer_answers(
     store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], query: str
 ) -> list[tuple[int, float]]:
     """The ranking with the passages of each document reordered by how well they can answer, within
-    the ranks the document holds: in a document of written questions, score lowered by the
-    passage's question share (score × (1 − share) for a positive score), and when a passage that
-    `query` quotes is the document's best: if it ends in the question, the passage opening its
-    answer (within `ANSWER_REACH`) takes that score; if it holds the answer's opening too, it keeps
-    its score and the passage the answer runs on into follows it. A passage that enters this way
-    was no candidate comes after the document's last place; in any document, when the query asks for an amount, a passage that states none
-    counts FIGURELESS less. Ties keep their order. `passages` gains the rows of passages that enter."""
+    the ranks the document holds.
+
+    In a document of written questions a passage's score is lowered by its question share
+    (score × (1 − share) for a positive score); and when the document's best passage is one that
+    `query` quotes, then if it ends in the question, the passage opening its answer (within
+    `ANSWER_REACH`) takes that score, and if it holds the answer's opening too, it keeps its score
+    and the passage the answer runs on into follows it. A passage that enters this way without
+    being a candidate comes after the document's last place. In any document, when the query asks
+    for an amount, a passage that states none counts FIGURELESS less. Ties keep their order.
+    `passages` gains the rows of passages that enter."""
     counts = Counter(passages[pid].doc for pid, _ in ranked)
     several = sorted(doc for doc, n in counts.items() if n > 1)
     asking = {doc for doc, row in store.documents_by_ids(several).items() if row.doc_type in QUESTION_TYPES}
@@ -170,8 +179,7 @@ def _answers_first(
     keys = {pid: key(score, passages[pid].text) for pid, score in items}
     first, score = items[0]
     if asking and quotes(query, passages[first].text):
-        rows = store.passages(store.passage_ids([passages[first].doc]).tolist())
-        order = sorted(rows, key=lambda pid: rows[pid].char_start)
+        rows, order = in_reading_order(store, passages[first].doc)
         start = order.index(first) + 1
         if _ends_asking(rows[first].text):
             answer = next((pid for pid in order[start : start + ANSWER_REACH] if _opens_answer(rows[pid].text)), None)

@@ -44,10 +44,11 @@ def runs(text: str) -> set[tuple[str, ...]]:
 def quotes(query: str, text: str) -> bool:
     """Whether `text` prints `query`: holds at least QUOTED of its three-word runs, of MIN_RUNS or
     more."""
-    wanted = runs(query)
-    if len(wanted) < MIN_RUNS:
-        return False
-    return len(wanted & runs(text)) >= QUOTED * len(wanted)
+    return _prints(runs(query), text)
+
+
+def _prints(wanted: set[tuple[str, ...]], text: str) -> bool:
+    return len(wanted) >= MIN_RUNS and len(wanted & runs(text)) >= QUOTED * len(wanted)
 
 
 def quoted_first(
@@ -55,9 +56,10 @@ def quoted_first(
 ) -> list[tuple[int, float]]:
     """The ranking with the passages that print the query (among the lexical side's LOOKED_AT best)
     moved to the top, keeping their order."""
-    if len(runs(query)) < MIN_RUNS:
+    wanted = runs(query)
+    if len(wanted) < MIN_RUNS:
         return ranked
-    printing = {pid for pid, _ in best_first(lexical)[:LOOKED_AT] if pid in passages and quotes(query, passages[pid].text)}
+    printing = {pid for pid, _ in best_first(lexical)[:LOOKED_AT] if pid in passages and _prints(wanted, passages[pid].text)}
     if not printing:
         return ranked
     return [item for item in ranked if item[0] in printing] + [item for item in ranked if item[0] not in printing]

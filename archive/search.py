@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from archive.answers import prefer_answers
+from archive.answers import in_reading_order, prefer_answers
 from archive.boilerplate import strip as strip_boilerplate
 from archive.citations import Citation, cite
 from archive.errors import BadQuery
@@ -330,8 +330,7 @@ def _printing_first(
     `passages` gains the rows of passages that enter."""
     leads: dict[int, int] = {}
     for doc in dict.fromkeys(passages[pid].doc for pid, _ in ranked):
-        rows = store.passages(store.passage_ids([doc]).tolist())
-        order = sorted(rows, key=lambda pid: rows[pid].char_start)
+        rows, order = in_reading_order(store, doc)
         leads[doc] = next((pid for pid in order if wanted & set(printed_keys([rows[pid].text]))), order[0])
         passages.setdefault(leads[doc], rows[leads[doc]])
     out: list[tuple[int, float]] = []

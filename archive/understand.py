@@ -13,7 +13,7 @@ how many of them they match before anything else (its words are no subject to ra
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from indexer.dates import MONTHS, find_dates
 from indexer.analysis import analyse
@@ -109,8 +109,8 @@ def understand(query: str) -> Understood:
     """The date or period, ministry and document type a query names, each only when it names one,
     and whether it names anything else."""
     sender = _sender(query)
-    understood = Understood(_period(query), sender, next((types for pattern, types in _TYPES if pattern.search(query)), ()))
-    return replace(understood, content=_content(query, sender))
+    types = next((types for pattern, types in _TYPES if pattern.search(query)), ())
+    return Understood(_period(query), sender, types, content=_content(query, sender))
 
 
 def _content(query: str, sender: str | None) -> bool:

@@ -88,11 +88,14 @@ def _checked(
     the tokenizers of sentence-transformers models (each count holds the special tokens once more
     than the join needs: see `_pack`), so this only cuts for a tokenizer whose counts do not add up
     (hypothesis found "111111111111 111": 4 + 1 tokens apart, 6 joined, at a limit of 5)."""
-    several = [group for group in groups if len(group) > 1]
-    over = {id(group) for group, tokens in zip(several, _counts(text, [_joined(g) for g in several], count_tokens)) if tokens > max_tokens}
+    several = [i for i, group in enumerate(groups) if len(group) > 1]
+    joined = dict(zip(several, _counts(text, [_joined(groups[i]) for i in several], count_tokens)))
     out: list[list[tuple[Span, int]]] = []
-    for group in groups:
-        out.extend([[piece] for piece in _pack_counting(text, group, count_tokens, max_tokens)] if id(group) in over else [group])
+    for i, group in enumerate(groups):
+        if joined.get(i, 0) > max_tokens:
+            out.extend([piece] for piece in _pack_counting(text, group, count_tokens, max_tokens))
+        else:
+            out.append(group)
     return out
 
 

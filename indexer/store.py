@@ -157,6 +157,36 @@ class DocumentFilter:
     """Parliamentary year as stored ("2023-2024")."""
 
 
+def filter_condition(where: DocumentFilter, mark: str, contains: str) -> tuple[str, list[str]]:
+    """The SQL condition on `documents` that `where` sets, and its parameters, in one dialect:
+    `mark` is its parameter marker ("?", "%s"), `contains` its test that a lowered column holds the
+    marked value ("instr({column}, ?)"). One set of rules for the SQLite and PostgreSQL stores."""
+    clauses, params = ["1 = 1"], []
+    if where.date_from:
+        clauses.append(f"date >= {mark}")
+        params.append(where.date_from)
+    if where.date_to:
+        clauses.append(f"date <= {mark}")
+        params.append(where.date_to + "\uffff")  # "2023" takes in "2023-12-31"
+    if where.sender:
+        columns = ("lower(sender)", "lower(sender_unit)", "lower(signatory)")
+        clauses.append("(" + " OR ".join(contains.format(column=column) for column in columns) + ")")
+        params.extend([where.sender.lower()] * len(columns))
+    if where.doc_type:
+        clauses.append(f"lower(doc_type) = {mark}")
+        params.append(where.doc_type.lower())
+    if where.dossier:
+        clauses.append(f"dossier = {mark}")
+        params.append(where.dossier)
+    if where.kenmerk:
+        clauses.append(f"id IN (SELECT doc FROM keys WHERE kind = 'kenmerk' AND key = {mark})")
+        params.append(kenmerk_key(where.kenmerk))
+    if where.vergaderjaar:
+        clauses.append(f"vergaderjaar = {mark}")
+        params.append(where.vergaderjaar)
+    return " AND ".join(clauses), params
+
+
 DOCUMENT_COLUMNS = ", ".join(f.name for f in fields(DocumentRow))
 
 
@@ -713,30 +743,8 @@ class Store:
 
     def documents_matching(self, where: DocumentFilter) -> list[int]:
         """Ids of the documents whose stored fields pass `where`, in id order."""
-        clauses, params = ["1"], []
-        if where.date_from:
-            clauses.append("date >= ?")
-            params.append(where.date_from)
-        if where.date_to:
-            clauses.append("date <= ?")
-            params.append(where.date_to + "\uffff")  # "2023" takes in "2023-12-31"
-        if where.sender:
-            clauses.append("(instr(lower(sender), ?) OR instr(lower(sender_unit), ?) OR instr(lower(signatory), ?))")
-            params.extend([where.sender.lower()] * 3)
-        if where.doc_type:
-            clauses.append("lower(doc_type) = ?")
-            params.append(where.doc_type.lower())
-        if where.dossier:
-            clauses.append("dossier = ?")
-            params.append(where.dossier)
-        if where.kenmerk:
-            clauses.append("id IN (SELECT doc FROM keys WHERE kind = 'kenmerk' AND key = ?)")
-            params.append(kenmerk_key(where.kenmerk))
-        if where.vergaderjaar:
-            clauses.append("vergaderjaar = ?")
-            params.append(where.vergaderjaar)
-        sql = f"SELECT id FROM documents WHERE {' AND '.join(clauses)} ORDER BY id"
-        return [r[0] for r in self.db.execute(sql, params)]
+        condition, params = filter_condition(where, "?", "instr({column}, ?)")
+        return [r[0] for r in self.db.execute(f"SELECT id FROM documents WHERE {condition} ORDER BY id", params)]
 
     def keys(self, doc_id: int, kind: str | None = None) -> list[tuple[str, str]]:
         """(kind, key) pairs under which a document is found (see `indexer.keys`), or those of one kind,

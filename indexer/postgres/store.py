@@ -42,6 +42,7 @@ from indexer.store import (
     DocumentRow,
     PassageRow,
     StoredDocument,
+    filter_condition,
     short_key,
     storable_text,
     text_hash,
@@ -266,31 +267,10 @@ class PostgresStore:
         return [(docs[i], texts[i]) for i in texts if i in docs]
 
     def documents_matching(self, where: DocumentFilter) -> list[int]:
-        """Ids of the documents whose stored fields pass `where`, in id order (the same rules as
+        """Ids of the documents whose stored fields pass `where`, in id order (`filter_condition`, as
         `Store.documents_matching`; letter fields compare bytewise, as in SQLite)."""
-        clauses, params = ["true"], []
-        if where.date_from:
-            clauses.append("date >= %s")
-            params.append(where.date_from)
-        if where.date_to:
-            clauses.append("date <= %s")
-            params.append(where.date_to + "\uffff")
-        if where.sender:
-            clauses.append("(strpos(lower(sender), %s) > 0 OR strpos(lower(sender_unit), %s) > 0 OR strpos(lower(signatory), %s) > 0)")
-            params.extend([where.sender.lower()] * 3)
-        if where.doc_type:
-            clauses.append("lower(doc_type) = %s")
-            params.append(where.doc_type.lower())
-        if where.dossier:
-            clauses.append("dossier = %s")
-            params.append(where.dossier)
-        if where.kenmerk:
-            clauses.append("id IN (SELECT doc FROM keys WHERE kind = 'kenmerk' AND key = %s)")
-            params.append(kenmerk_key(where.kenmerk))
-        if where.vergaderjaar:
-            clauses.append("vergaderjaar = %s")
-            params.append(where.vergaderjaar)
-        rows = self.db.execute(f"SELECT id FROM documents WHERE {' AND '.join(clauses)} ORDER BY id", params)
+        condition, params = filter_condition(where, "%s", "strpos({column}, %s) > 0")
+        rows = self.db.execute(f"SELECT id FROM documents WHERE {condition} ORDER BY id", params)
         return [r[0] for r in rows]
 
     def keys(self, doc_id: int, kind: str | None = None) -> list[tuple[str, str]]:

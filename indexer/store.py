@@ -16,11 +16,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -419,7 +420,223 @@ def from_db_path(value: str | bytes) -> str:
     return value if isinstance(value, str) else os.fsdecode(value)
 
 
-class Store:
+CHUNK = 500
+"""Values bound per statement when reading by a list of ids or keys: SQLite before 3.32 allowed 999
+bound parameters a statement (PostgreSQL, which takes one array, just runs a statement a chunk)."""
+
+
+class SqlReads:
+    """The typed reads of documents, keys, references, pages and passages, written once for both SQL
+    stores.
+
+    `Store` (SQLite) and `indexer.postgres.store.PostgresStore` keep the same tables and differ only
+    in dialect: the parameter marker (`MARK`), how a lowered column is tested for a substring
+    (`CONTAINS`, as `filter_condition` takes it), which column keeps the order rows were written in
+    (`ORDER`), how a column is tested against a list (`_one_of`), and how a file path is stored
+    (`_path_param`, `_path_value`). A store supplies those and `db`, a connection whose
+    `execute(sql, params)` yields rows as sequences.
+    """
+
+    MARK: ClassVar[str]
+    CONTAINS: ClassVar[str]
+    ORDER: ClassVar[str]
+    db: Any
+
+    def _one_of(self, column: str, values: list[object]) -> tuple[str, list[object]]:
+        raise NotImplementedError
+
+    def _path_param(self, path: str) -> object:
+        raise NotImplementedError
+
+    def _path_value(self, value: object) -> str:
+        raise NotImplementedError
+
+    def _rows_in(self, sql: str, column: str, values: Sequence[object]) -> Iterator[Sequence[Any]]:
+        """The rows of `sql`, whose `{where}` becomes "`column` is one of `values`", CHUNK values a statement."""
+        for start in range(0, len(values), CHUNK):
+            clause, params = self._one_of(column, list(values[start : start + CHUNK]))
+            yield from self.db.execute(sql.format(where=clause), params)
+
+    def _document_rows(self, rows: Iterable[Sequence[Any]]) -> list[DocumentRow]:
+        found = [DocumentRow(*row) for row in rows]
+        for row in found:
+            row.path = self._path_value(row.path)
+        return found
+
+    def _documents(self, where: str = "", params: Sequence[object] = ()) -> list[DocumentRow]:
+        return self._document_rows(self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents {where}", params))
+
+    def _document(self, column: str, value: object) -> DocumentRow | None:
+        found = self._documents(f"WHERE {column} = {self.MARK}", (value,))
+        return found[0] if found else None
+
+    def documents(self) -> list[DocumentRow]:
+        """Every stored document, in the order they were added."""
+        return self._documents("ORDER BY id")
+
+    def document(self, doc_id: int) -> DocumentRow | None:
+        return self._document("id", int(doc_id))
+
+    def document_by_key(self, key: str) -> DocumentRow | None:
+        return self._document("key", key)
+
+    def document_by_path(self, path: str) -> DocumentRow | None:
+        """The document stored from `path` (absolute, as ingest stored it)."""
+        return self._document("path", self._path_param(path))
+
+    def documents_by_ids(self, ids: Sequence[int]) -> dict[int, DocumentRow]:
+        sql = f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {{where}}"
+        return {d.id: d for d in self._document_rows(self._rows_in(sql, "id", [int(i) for i in ids]))}
+
+    def documents_by_keys(self, keys: Sequence[str]) -> dict[str, DocumentRow]:
+        """key → row for the stored documents among `keys` (unknown keys are left out)."""
+        sql = f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {{where}}"
+        return {d.key: d for d in self._document_rows(self._rows_in(sql, "key", list(keys)))}
+
+    def documents_with_keys(self, kinds: Sequence[str], keys: Sequence[str]) -> list[DocumentRow]:
+        """Documents found under any of `keys` of any of `kinds` (see `indexer.keys`), in id order."""
+        if not kinds or not keys:
+            return []
+        kind, kind_params = self._one_of("kind", list(kinds))
+        key, key_params = self._one_of("key", list(keys))
+        return self._documents(
+            f"WHERE id IN (SELECT doc FROM keys WHERE {kind} AND {key}) ORDER BY id", [*kind_params, *key_params]
+        )
+
+    def documents_by_kenmerk(self, kenmerk: str) -> list[DocumentRow]:
+        """Documents whose own kenmerk is `kenmerk`, compared without spaces and case, in id order."""
+        return self.documents_with_keys(("kenmerk",), (kenmerk_key(kenmerk),))
+
+    def documents_by_kamerstuk(self, dossier: str, number: str) -> list[DocumentRow]:
+        """Documents that are Kamerstuk `dossier`, nr. `number`, earliest first; the number is compared
+        in capitals ("5A" is "5a"), whatever case the document printed."""
+        return self._documents(
+            f"WHERE dossier = {self.MARK} AND upper(ondernummer) = {self.MARK} ORDER BY date, path", (dossier, number.upper())
+        )
+
+    def documents_in_dossier(self, dossier: str) -> list[DocumentRow]:
+        """Documents of Kamerstuk dossier `dossier` ("36410-XVI"), in id order."""
+        return self._documents(f"WHERE dossier = {self.MARK} ORDER BY id", (dossier,))
+
+    def documents_with_aanhangsel(self, values: Sequence[str]) -> list[DocumentRow]:
+        """Documents that are (or answer) one of the Aanhangsel numbers `values`, in id order."""
+        if not values:
+            return []
+        clause, params = self._one_of("aanhangsel", list(values))
+        return self._documents(f"WHERE {clause} ORDER BY id", params)
+
+    def documents_dated(self, date: str) -> list[DocumentRow]:
+        """Documents dated `date` (ISO), in id order."""
+        return self._documents(f"WHERE date = {self.MARK} ORDER BY id", (date,))
+
+    def documents_answering_date(self, date: str) -> list[DocumentRow]:
+        """Documents that answer a letter dated `date` ("uw brief van …"), in id order."""
+        return self._documents(f"WHERE uw_brief_date = {self.MARK} ORDER BY id", (date,))
+
+    def documents_citing(self, kind: str, value: str) -> list[tuple[DocumentRow, str]]:
+        """(document, the words it used) for each document whose text cites `value` as a reference of
+        `kind` (`Reference.value`, e.g. kamerstuk "36410-XVI:137"), its first citation's words."""
+        texts: dict[int, str] = {}
+        for doc_id, text in self.db.execute(
+            f"SELECT doc, text FROM refs WHERE kind = {self.MARK} AND value = {self.MARK} ORDER BY {self.ORDER}", (kind, value)
+        ):
+            texts.setdefault(doc_id, text)
+        docs = self.documents_by_ids(list(texts))
+        return [(docs[i], texts[i]) for i in texts if i in docs]
+
+    def documents_matching(self, where: DocumentFilter) -> list[int]:
+        """Ids of the documents whose stored fields pass `where` (`filter_condition`), in id order;
+        letter fields compare as stored, bytewise in both dialects."""
+        condition, params = filter_condition(where, self.MARK, self.CONTAINS)
+        return [r[0] for r in self.db.execute(f"SELECT id FROM documents WHERE {condition} ORDER BY id", params)]
+
+    def _of_document(self, columns: str, table: str, doc_id: int, kind: str | None) -> Iterator[Sequence[Any]]:
+        """`columns` of a document's rows in `table` (keys, refs), or those of one kind, as written."""
+        sql, params = f"SELECT {columns} FROM {table} WHERE doc = {self.MARK}", [int(doc_id)]
+        if kind is not None:
+            sql += f" AND kind = {self.MARK}"
+            params.append(kind)
+        return iter(self.db.execute(f"{sql} ORDER BY {self.ORDER}", params))
+
+    def keys(self, doc_id: int, kind: str | None = None) -> list[tuple[str, str]]:
+        """(kind, key) pairs under which a document is found (see `indexer.keys`), or those of one kind,
+        in the order `document_keys` gave them (a Uw kenmerk field's kenmerken as the field lists them)."""
+        return [(r[0], r[1]) for r in self._of_document("kind, key", "keys", doc_id, kind)]
+
+    def refs(self, doc_id: int, kind: str | None = None) -> list[Reference]:
+        """The references a document's text cites (or those of one kind), in the order it cites them."""
+        return [Reference(r[0], r[1], r[2]) for r in self._of_document("kind, value, text", "refs", doc_id, kind)]
+
+    def document_head(self, doc_id: int, chars: int) -> str:
+        """The letterhead: the first `chars` of the colophon the extractor set apart, a newline, and
+        the first `chars` of the text ("" for an unknown id)."""
+        m = self.MARK
+        row = self.db.execute(
+            f"SELECT substr(sidebar, 1, {m}), substr(text, 1, {m}) FROM documents WHERE id = {m}", (chars, chars, int(doc_id))
+        ).fetchone()
+        return f"{row[0]}\n{row[1]}" if row else ""
+
+    def _document_column(self, doc_id: int, column: str) -> str:
+        row = self.db.execute(f"SELECT {column} FROM documents WHERE id = {self.MARK}", (int(doc_id),)).fetchone()
+        return "" if row is None else row[0]
+
+    def document_text(self, doc_id: int) -> str:
+        return self._document_column(doc_id, "text")
+
+    def sidebar(self, doc_id: int) -> str:
+        return self._document_column(doc_id, "sidebar")
+
+    def pages(self, doc_id: int) -> list[tuple[int, int, int, bool]]:
+        """(page number, char_start, char_end, ocr) of a document's pages in order."""
+        rows = self.db.execute(
+            f"SELECT n, char_start, char_end, ocr FROM pages WHERE doc = {self.MARK} ORDER BY n", (int(doc_id),)
+        )
+        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+        sql = "SELECT id, doc, page_start, page_end, char_start, char_end, text FROM passages WHERE {where}"
+        return {r[0]: PassageRow(*r) for r in self._rows_in(sql, "id", [int(i) for i in ids])}
+
+    def passage_ids(self, doc_ids: Sequence[int] | None = None) -> np.ndarray:
+        """Ids of every passage (or those of `doc_ids`), ascending."""
+        if doc_ids is None:
+            rows: Iterable[Sequence[Any]] = self.db.execute("SELECT id FROM passages ORDER BY id")
+        else:
+            rows = self._rows_in("SELECT id FROM passages WHERE {where}", "doc", [int(d) for d in doc_ids])
+        return np.sort(np.fromiter((r[0] for r in rows), dtype=np.int64))
+
+    def passage_docs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(passage ids ascending, the document of each): every passage's document, as arrays."""
+        rows = self.db.execute("SELECT id, doc FROM passages ORDER BY id").fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        return ids, docs
+
+    def passage_rows(self, ids: Sequence[int] | None = None) -> Iterator[tuple[int, int, str]]:
+        """(passage id, doc id, text) of every passage in id order (or of `ids`, a chunk at a time in
+        id order): what the lexical index is built from."""
+        if ids is None:
+            yield from self.db.execute("SELECT id, doc, text FROM passages ORDER BY id")
+        else:
+            yield from self._rows_in("SELECT id, doc, text FROM passages WHERE {where} ORDER BY id", "id", [int(i) for i in ids])
+
+    def file_state(self) -> dict[str, tuple[int, str]]:
+        """path → (doc id, sha256) of every stored document: what discovery compares against."""
+        return {self._path_value(r[0]): (r[1], r[2]) for r in self.db.execute("SELECT path, id, sha256 FROM documents")}
+
+    def failures(self) -> list[dict[str, object]]:
+        """Files whose last ingest attempt failed: path, stage, error."""
+        rows = self.db.execute("SELECT path, stage, error FROM failures ORDER BY path")
+        return [{"path": self._path_value(r[0]), "stage": r[1], "error": r[2]} for r in rows]
+
+    def unique_key(self, stem: str, path: str) -> str:
+        """The short id for a document from `path` (`short_key`): its stem unless another file holds it."""
+        stem = storable_text(stem)
+        row = self.db.execute(f"SELECT path FROM documents WHERE key = {self.MARK}", (stem,)).fetchone()
+        return short_key(stem, path, None if row is None else self._path_value(row[0]))
+
+
+class Store(SqlReads):
     """One archive directory's SQLite database (WAL mode, so readers see a consistent snapshot
     while a writer commits).
 
@@ -427,6 +644,10 @@ class Store:
     damaged or not an archive is refused with a StoreError, so a failed copy is not mistaken for a
     new archive. A store is created only when the file is absent and the caller asks for it.
     """
+
+    MARK = "?"
+    CONTAINS = "instr({column}, ?)"
+    ORDER = "rowid"
 
     def __init__(
         self, directory: Path, connect: Callable[[], sqlite3.Connection], first: sqlite3.Connection, *,
@@ -652,171 +873,14 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def _documents(self, where: str = "", params: Sequence[object] = ()) -> list[DocumentRow]:
-        sql = f"SELECT {DOCUMENT_COLUMNS} FROM documents {where}"
-        rows = [DocumentRow(**dict(row)) for row in self.db.execute(sql, params)]
-        for row in rows:
-            row.path = from_db_path(row.path)
-        return rows
+    def _one_of(self, column: str, values: list[object]) -> tuple[str, list[object]]:
+        return f"{column} IN ({','.join('?' * len(values))})", values
 
-    def documents(self) -> list[DocumentRow]:
-        """Every stored document, in the order they were added."""
-        return self._documents("ORDER BY id")
+    def _path_param(self, path: str) -> object:
+        return to_db_path(path)
 
-    def document(self, doc_id: int) -> DocumentRow | None:
-        found = self._documents("WHERE id = ?", (doc_id,))
-        return found[0] if found else None
-
-    def document_by_key(self, key: str) -> DocumentRow | None:
-        found = self._documents("WHERE key = ?", (key,))
-        return found[0] if found else None
-
-    def document_by_path(self, path: str) -> DocumentRow | None:
-        """The document stored from `path` (absolute, as ingest stored it)."""
-        found = self._documents("WHERE path = ?", (to_db_path(path),))
-        return found[0] if found else None
-
-    def documents_by_ids(self, ids: Sequence[int]) -> dict[int, DocumentRow]:
-        out: dict[int, DocumentRow] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            out.update({d.id: d for d in self._documents(f"WHERE id IN ({marks})", chunk)})
-        return out
-
-    def documents_by_keys(self, keys: Sequence[str]) -> dict[str, DocumentRow]:
-        """key → row for the stored documents among `keys` (unknown keys are left out)."""
-        out: dict[str, DocumentRow] = {}
-        for start in range(0, len(keys), 500):
-            chunk = list(keys[start : start + 500])
-            out.update({d.key: d for d in self._documents(f"WHERE key IN ({','.join('?' * len(chunk))})", chunk)})
-        return out
-
-    def documents_with_keys(self, kinds: Sequence[str], keys: Sequence[str]) -> list[DocumentRow]:
-        """Documents found under any of `keys` of any of `kinds` (see `indexer.keys`), in id order."""
-        if not kinds or not keys:
-            return []
-        kind_marks, key_marks = ",".join("?" * len(kinds)), ",".join("?" * len(keys))
-        return self._documents(
-            f"WHERE id IN (SELECT doc FROM keys WHERE kind IN ({kind_marks}) AND key IN ({key_marks})) ORDER BY id",
-            [*kinds, *keys],
-        )
-
-    def documents_by_kenmerk(self, kenmerk: str) -> list[DocumentRow]:
-        """Documents whose own kenmerk is `kenmerk`, compared without spaces and case, in id order."""
-        return self.documents_with_keys(("kenmerk",), (kenmerk_key(kenmerk),))
-
-    def documents_by_kamerstuk(self, dossier: str, number: str) -> list[DocumentRow]:
-        """Documents that are Kamerstuk `dossier`, nr. `number`, earliest first; the number is compared
-        in capitals ("5A" is "5a"), whatever case the document printed."""
-        return self._documents(
-            "WHERE dossier = ? AND upper(ondernummer) = ? ORDER BY date, path", (dossier, number.upper())
-        )
-
-    def documents_in_dossier(self, dossier: str) -> list[DocumentRow]:
-        """Documents of Kamerstuk dossier `dossier` ("36410-XVI"), in id order."""
-        return self._documents("WHERE dossier = ? ORDER BY id", (dossier,))
-
-    def documents_with_aanhangsel(self, values: Sequence[str]) -> list[DocumentRow]:
-        """Documents that are (or answer) one of the Aanhangsel numbers `values`, in id order."""
-        marks = ",".join("?" * len(values))
-        return self._documents(f"WHERE aanhangsel IN ({marks}) ORDER BY id", list(values)) if values else []
-
-    def documents_dated(self, date: str) -> list[DocumentRow]:
-        """Documents dated `date` (ISO), in id order."""
-        return self._documents("WHERE date = ? ORDER BY id", (date,))
-
-    def documents_answering_date(self, date: str) -> list[DocumentRow]:
-        """Documents that answer a letter dated `date` ("uw brief van …"), in id order."""
-        return self._documents("WHERE uw_brief_date = ? ORDER BY id", (date,))
-
-    def documents_citing(self, kind: str, value: str) -> list[tuple[DocumentRow, str]]:
-        """(document, the words it used) for each document whose text cites `value` as a reference of
-        `kind` (`Reference.value`, e.g. kamerstuk "36410-XVI:137"), its first citation's words."""
-        texts: dict[int, str] = {}
-        for doc_id, text in self.db.execute(
-            "SELECT doc, text FROM refs WHERE kind = ? AND value = ? ORDER BY rowid", (kind, value)
-        ):
-            texts.setdefault(doc_id, text)
-        docs = self.documents_by_ids(list(texts))
-        return [(docs[i], texts[i]) for i in texts if i in docs]
-
-    def documents_matching(self, where: DocumentFilter) -> list[int]:
-        """Ids of the documents whose stored fields pass `where`, in id order."""
-        condition, params = filter_condition(where, "?", "instr({column}, ?)")
-        return [r[0] for r in self.db.execute(f"SELECT id FROM documents WHERE {condition} ORDER BY id", params)]
-
-    def keys(self, doc_id: int, kind: str | None = None) -> list[tuple[str, str]]:
-        """(kind, key) pairs under which a document is found (see `indexer.keys`), or those of one kind,
-        in the order `document_keys` gave them (a Uw kenmerk field's kenmerken as the field lists them)."""
-        rows = self.db.execute(
-            "SELECT kind, key FROM keys WHERE doc = ? AND (? IS NULL OR kind = ?) ORDER BY rowid", (doc_id, kind, kind)
-        )
-        return [(r[0], r[1]) for r in rows]
-
-    def document_head(self, doc_id: int, chars: int) -> str:
-        """The letterhead: the first `chars` of the colophon the extractor set apart, a newline, and
-        the first `chars` of the text ("" for an unknown id)."""
-        row = self.db.execute(
-            "SELECT substr(sidebar, 1, ?), substr(text, 1, ?) FROM documents WHERE id = ?", (chars, chars, doc_id)
-        ).fetchone()
-        return f"{row[0]}\n{row[1]}" if row else ""
-
-    def document_text(self, doc_id: int) -> str:
-        row = self.db.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return "" if row is None else row[0]
-
-    def sidebar(self, doc_id: int) -> str:
-        row = self.db.execute("SELECT sidebar FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        return "" if row is None else row[0]
-
-    def pages(self, doc_id: int) -> list[tuple[int, int, int, bool]]:
-        """(page number, char_start, char_end, ocr) of a document's pages in order."""
-        rows = self.db.execute(
-            "SELECT n, char_start, char_end, ocr FROM pages WHERE doc = ? ORDER BY n", (doc_id,)
-        )
-        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
-
-    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
-        out: dict[int, PassageRow] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(
-                "SELECT id, doc, page_start, page_end, char_start, char_end, text FROM passages "
-                f"WHERE id IN ({marks})",
-                chunk,
-            )
-            out.update({r[0]: PassageRow(*r) for r in rows})
-        return out
-
-    def passage_ids(self, doc_ids: Sequence[int] | None = None) -> np.ndarray:
-        if doc_ids is None:
-            rows = self.db.execute("SELECT id FROM passages")
-            return np.fromiter((r[0] for r in rows), dtype=np.int64)
-        out: list[int] = []
-        for start in range(0, len(doc_ids), 500):
-            chunk = list(doc_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            out.extend(r[0] for r in self.db.execute(f"SELECT id FROM passages WHERE doc IN ({marks})", chunk))
-        return np.asarray(out, dtype=np.int64)
-
-    def passage_docs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(passage ids ascending, the document of each): every passage's document, as arrays."""
-        rows = self.db.execute("SELECT id, doc FROM passages ORDER BY id").fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, docs
-
-    def passage_rows(self, ids: Sequence[int] | None = None) -> Iterator[tuple[int, int, str]]:
-        """(passage id, doc id, text) of every passage (or `ids`): what the lexical index is built from."""
-        if ids is None:
-            yield from self.db.execute("SELECT id, doc, text FROM passages ORDER BY id")
-            return
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            yield from self.db.execute(f"SELECT id, doc, text FROM passages WHERE id IN ({marks})", chunk)
+    def _path_value(self, value: object) -> str:
+        return from_db_path(value)  # type: ignore[arg-type]
 
     def passage_vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, float32 matrix) for all passages (or `ids`), from stored vectors."""
@@ -847,23 +911,6 @@ class Store:
             )
             known.update(r[0] for r in rows)
         return known
-
-    def file_state(self) -> dict[str, tuple[int, str]]:
-        """path → (doc id, sha256) of every stored document: what discovery compares against."""
-        return {from_db_path(r[0]): (r[1], r[2]) for r in self.db.execute("SELECT path, id, sha256 FROM documents")}
-
-    def failures(self) -> list[dict[str, object]]:
-        """Files whose last ingest attempt failed: path, stage, error."""
-        rows = self.db.execute("SELECT path, stage, error FROM failures ORDER BY path")
-        return [{"path": from_db_path(r[0]), "stage": r[1], "error": r[2]} for r in rows]
-
-    def refs(self, doc_id: int, kind: str | None = None) -> list[Reference]:
-        """The references a document's text cites (or those of one kind), in the order it cites them."""
-        rows = self.db.execute(
-            "SELECT kind, value, text FROM refs WHERE doc = ? AND (? IS NULL OR kind = ?) ORDER BY rowid",
-            (doc_id, kind, kind),
-        )
-        return [Reference(r[0], r[1], r[2]) for r in rows]
 
     def stored_documents(self) -> Iterator[StoredDocument]:
         """Every document with all that is stored for it, in id order (each read in its own snapshot)."""
@@ -902,12 +949,6 @@ class Store:
         }
 
     # --- writing ------------------------------------------------------------------------------
-
-    def unique_key(self, stem: str, path: str) -> str:
-        """The document's short id (`short_key`)."""
-        stem = storable_text(stem)
-        row = self.db.execute("SELECT path FROM documents WHERE key = ?", (stem,)).fetchone()
-        return short_key(stem, path, None if row is None else from_db_path(row[0]))
 
     def write_document(
         self,

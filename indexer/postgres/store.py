@@ -16,11 +16,10 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg import sql
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
 
 from indexer.analysis import analyse
 from indexer.errors import ArchiveLocked, ArchiveNotFound, StoreError
-from indexer.keys import document_keys, kenmerk_key
+from indexer.keys import document_keys
 from indexer.postgres.schema import (
     FORMAT_VERSION,
     HNSW_EF_CONSTRUCTION,
@@ -35,22 +34,22 @@ from indexer.postgres.schema import (
 )
 from indexer.records import Extraction, LetterFields, Passage, Reference
 from indexer.store import (
-    DOCUMENT_COLUMNS,
     FIELD_NAMES,
     Change,
-    DocumentFilter,
-    DocumentRow,
-    PassageRow,
+    SqlReads,
     StoredDocument,
-    filter_condition,
-    short_key,
     storable_text,
     text_hash,
 )
 
 
-class PostgresStore:
-    """An archive in a PostgreSQL database: the same typed reads and writes as `indexer.store.Store`."""
+class PostgresStore(SqlReads):
+    """An archive in a PostgreSQL database: the same typed reads (`SqlReads`, in PostgreSQL's dialect)
+    and writes as `indexer.store.Store`."""
+
+    MARK = "%s"
+    CONTAINS = "strpos({column}, %s) > 0"
+    ORDER = "seq"
 
     def __init__(self, url: str):
         self.url = url
@@ -203,135 +202,14 @@ class PostgresStore:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def _documents(self, where: str = "", params: Sequence[object] = ()) -> list[DocumentRow]:
-        with self.db.cursor(row_factory=dict_row) as cursor:
-            rows = cursor.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents {where}", params).fetchall()
-        found = [DocumentRow(**row) for row in rows]
-        for row in found:
-            row.path = os.fsdecode(bytes(row.path))
-        return found
+    def _one_of(self, column: str, values: list[object]) -> tuple[str, list[object]]:
+        return f"{column} = ANY(%s)", [values]
 
-    def documents(self) -> list[DocumentRow]:
-        return self._documents("ORDER BY id")
+    def _path_param(self, path: str) -> object:
+        return os.fsencode(path)
 
-    def document(self, doc_id: int) -> DocumentRow | None:
-        found = self._documents("WHERE id = %s", (doc_id,))
-        return found[0] if found else None
-
-    def document_by_key(self, key: str) -> DocumentRow | None:
-        found = self._documents("WHERE key = %s", (key,))
-        return found[0] if found else None
-
-    def document_by_path(self, path: str) -> DocumentRow | None:
-        found = self._documents("WHERE path = %s", (os.fsencode(path),))
-        return found[0] if found else None
-
-    def documents_by_ids(self, ids: Sequence[int]) -> dict[int, DocumentRow]:
-        return {d.id: d for d in self._documents("WHERE id = ANY(%s)", ([int(i) for i in ids],))}
-
-    def documents_by_keys(self, keys: Sequence[str]) -> dict[str, DocumentRow]:
-        return {d.key: d for d in self._documents("WHERE key = ANY(%s)", (list(keys),))}
-
-    def documents_with_keys(self, kinds: Sequence[str], keys: Sequence[str]) -> list[DocumentRow]:
-        if not kinds or not keys:
-            return []
-        return self._documents(
-            "WHERE id IN (SELECT doc FROM keys WHERE kind = ANY(%s) AND key = ANY(%s)) ORDER BY id", (list(kinds), list(keys))
-        )
-
-    def documents_by_kenmerk(self, kenmerk: str) -> list[DocumentRow]:
-        return self.documents_with_keys(("kenmerk",), (kenmerk_key(kenmerk),))
-
-    def documents_by_kamerstuk(self, dossier: str, number: str) -> list[DocumentRow]:
-        return self._documents(
-            "WHERE dossier = %s AND upper(ondernummer) = %s ORDER BY date, path", (dossier, number.upper())
-        )
-
-    def documents_in_dossier(self, dossier: str) -> list[DocumentRow]:
-        return self._documents("WHERE dossier = %s ORDER BY id", (dossier,))
-
-    def documents_with_aanhangsel(self, values: Sequence[str]) -> list[DocumentRow]:
-        return self._documents("WHERE aanhangsel = ANY(%s) ORDER BY id", (list(values),)) if values else []
-
-    def documents_dated(self, date: str) -> list[DocumentRow]:
-        return self._documents("WHERE date = %s ORDER BY id", (date,))
-
-    def documents_answering_date(self, date: str) -> list[DocumentRow]:
-        return self._documents("WHERE uw_brief_date = %s ORDER BY id", (date,))
-
-    def documents_citing(self, kind: str, value: str) -> list[tuple[DocumentRow, str]]:
-        texts: dict[int, str] = {}
-        for doc_id, text in self.db.execute("SELECT doc, text FROM refs WHERE kind = %s AND value = %s ORDER BY seq", (kind, value)):
-            texts.setdefault(doc_id, text)
-        docs = self.documents_by_ids(list(texts))
-        return [(docs[i], texts[i]) for i in texts if i in docs]
-
-    def documents_matching(self, where: DocumentFilter) -> list[int]:
-        """Ids of the documents whose stored fields pass `where`, in id order (`filter_condition`, as
-        `Store.documents_matching`; letter fields compare bytewise, as in SQLite)."""
-        condition, params = filter_condition(where, "%s", "strpos({column}, %s) > 0")
-        rows = self.db.execute(f"SELECT id FROM documents WHERE {condition} ORDER BY id", params)
-        return [r[0] for r in rows]
-
-    def keys(self, doc_id: int, kind: str | None = None) -> list[tuple[str, str]]:
-        rows = self.db.execute(
-            "SELECT kind, key FROM keys WHERE doc = %s AND (%s::text IS NULL OR kind = %s) ORDER BY seq", (doc_id, kind, kind)
-        )
-        return [(r[0], r[1]) for r in rows]
-
-    def refs(self, doc_id: int, kind: str | None = None) -> list[Reference]:
-        rows = self.db.execute(
-            "SELECT kind, value, text FROM refs WHERE doc = %s AND (%s::text IS NULL OR kind = %s) ORDER BY seq",
-            (doc_id, kind, kind),
-        )
-        return [Reference(r[0], r[1], r[2]) for r in rows]
-
-    def document_head(self, doc_id: int, chars: int) -> str:
-        row = self.db.execute(
-            "SELECT left(sidebar, %s), left(text, %s) FROM documents WHERE id = %s", (chars, chars, doc_id)
-        ).fetchone()
-        return f"{row[0]}\n{row[1]}" if row else ""
-
-    def document_text(self, doc_id: int) -> str:
-        row = self.db.execute("SELECT text FROM documents WHERE id = %s", (doc_id,)).fetchone()
-        return "" if row is None else row[0]
-
-    def sidebar(self, doc_id: int) -> str:
-        row = self.db.execute("SELECT sidebar FROM documents WHERE id = %s", (doc_id,)).fetchone()
-        return "" if row is None else row[0]
-
-    def pages(self, doc_id: int) -> list[tuple[int, int, int, bool]]:
-        rows = self.db.execute("SELECT n, char_start, char_end, ocr FROM pages WHERE doc = %s ORDER BY n", (doc_id,))
-        return [(r[0], r[1], r[2], bool(r[3])) for r in rows]
-
-    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
-        rows = self.db.execute(
-            "SELECT id, doc, page_start, page_end, char_start, char_end, text FROM passages WHERE id = ANY(%s)",
-            ([int(i) for i in ids],),
-        )
-        return {r[0]: PassageRow(*r) for r in rows}
-
-    def passage_ids(self, doc_ids: Sequence[int] | None = None) -> np.ndarray:
-        if doc_ids is None:
-            rows = self.db.execute("SELECT id FROM passages ORDER BY id")
-        else:
-            rows = self.db.execute("SELECT id FROM passages WHERE doc = ANY(%s) ORDER BY id", ([int(d) for d in doc_ids],))
-        return np.fromiter((r[0] for r in rows), dtype=np.int64)
-
-    def passage_docs(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.db.execute("SELECT id, doc FROM passages ORDER BY id").fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        docs = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        return ids, docs
-
-    def passage_rows(self, ids: Sequence[int] | None = None) -> Iterator[tuple[int, int, str]]:
-        """(passage id, doc id, text) of every passage (or `ids`), in id order."""
-        if ids is None:
-            yield from self.db.execute("SELECT id, doc, text FROM passages ORDER BY id")
-            return
-        yield from self.db.execute(
-            "SELECT id, doc, text FROM passages WHERE id = ANY(%s) ORDER BY id", ([int(i) for i in ids],)
-        )
+    def _path_value(self, value: object) -> str:
+        return os.fsdecode(bytes(value))  # type: ignore[arg-type]
 
     def passage_vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, float32 matrix) of all passages (or `ids`) that have a vector, in id order."""
@@ -363,13 +241,6 @@ class PostgresStore:
         )
         return {r[0] for r in rows}
 
-    def file_state(self) -> dict[str, tuple[int, str]]:
-        return {os.fsdecode(bytes(r[0])): (r[1], r[2]) for r in self.db.execute("SELECT path, id, sha256 FROM documents")}
-
-    def failures(self) -> list[dict[str, object]]:
-        rows = self.db.execute("SELECT path, stage, error FROM failures ORDER BY path")
-        return [{"path": os.fsdecode(bytes(r[0])), "stage": r[1], "error": r[2]} for r in rows]
-
     def counts(self) -> dict[str, int]:
         row = self.db.execute(
             "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM pages), (SELECT count(*) FROM passages),"
@@ -378,12 +249,6 @@ class PostgresStore:
         return dict(zip(("documents", "pages", "passages", "vectors", "failures"), row))
 
     # --- writing ------------------------------------------------------------------------------
-
-    def unique_key(self, stem: str, path: str) -> str:
-        """The document's short id (`indexer.store.short_key`)."""
-        stem = storable_text(stem)
-        row = self.db.execute("SELECT path FROM documents WHERE key = %s", (stem,)).fetchone()
-        return short_key(stem, path, None if row is None else os.fsdecode(bytes(row[0])))
 
     def write_document(
         self,

@@ -22,6 +22,10 @@ from indexer.store import DocumentRow
 
 _MONTH_YEAR = re.compile(rf"(?i)\b({'|'.join(sorted(MONTHS, key=len, reverse=True))})\s+((?:19|20)\d\d)\b")
 _YEAR = re.compile(r"(?i)\b(?:van|in|uit|sinds|jaar)\s+((?:19|20)\d\d)\b(?![-/.,]?\d)")
+_BARE_YEAR = re.compile(r"(?<![\w/.,-])(?<!\w\()((?:19|20)\d\d)(?![\w/(-]|[.,]\d|\)\s*\d)")
+"""A year standing alone ("moties 2023 VWS"), not part of an identifier ("2024Z02422", "2022/23",
+"COM(2021) 726"). Read only in a query of facets alone: beside a subject a bare year is as often the
+subject's ("Kamerbrief begroting 2024", a letter of 2023)."""
 _ABBREVIATIONS = re.compile(r"\b(" + "|".join(re.escape(keys[0]) for keys in MINISTRIES.values()) + r")\b")
 _TYPES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"(?i)\bkamerbrie(?:f|ven)\b"), ("Kamerbrief",)),
@@ -110,7 +114,11 @@ def understand(query: str) -> Understood:
     and whether it names anything else."""
     sender = _sender(query)
     types = next((types for pattern, types in _TYPES if pattern.search(query)), ())
-    return Understood(_period(query), sender, types, content=_content(query, sender))
+    content = _content(query, sender)
+    period = _period(query)
+    if period is None and not content and (year := _BARE_YEAR.search(query)):
+        period = year[1], year[1]
+    return Understood(period, sender, types, content=content)
 
 
 def _content(query: str, sender: str | None) -> bool:

@@ -24,6 +24,9 @@ OCW = CORPUS / "text" / "ocw_documenten"
         ("antwoord minister van VWS februari 2024", ("2024-02", "2024-02"), "Volksgezondheid, Welzijn en Sport",
          ("antwoord op Kamervragen",)),
         ("motie over stikstof van 2023", ("2023", "2023"), None, ("motie",)),
+        ("moties 2023 VWS", ("2023", "2023"), "Volksgezondheid, Welzijn en Sport", ("motie",)),
+        ("Kamerbrief begroting 2024", None, None, ("Kamerbrief",)),  # a bare year beside a subject is the subject's
+        ("Kamerbrief 2024Z02422", None, None, ("Kamerbrief",)),
         ("veiligheid van ambtenaren", None, None, ()),
         ("COM(2021) 726", None, None, ()),
     ],

@@ -29,16 +29,18 @@ from indexer.errors import ArchiveLocked, ArchiveNotFound, StoreError
 from indexer.keys import RECOMPUTABLE, document_keys, kenmerk_key
 from indexer.records import DocumentFields, Extraction, LetterFields, Passage, Reference
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Bump when the schema changes; `Store.open` upgrades the versions in UPGRADABLE and refuses others.
 
 1 → 2 added the `keys` table (lookup keys computed at ingest, `indexer.keys`) and the index on
 `documents(aanhangsel)`, and dropped the index on `documents(kenmerk)` (kenmerken are looked up by key).
 2 → 3 added the key kinds "sidebar" (identifiers in the colophon, recomputed in the upgrade) and
 "furniture" (identifiers in stripped running headers and footers: only a re-ingest of a document
-finds them, as its furniture lines were never stored)."""
+finds them, as its furniture lines were never stored).
+3 → 4 recomputes the sidebar keys: a sidebar line is read as a query is, and queries now take any
+token shaped like a kenmerk ("5687928/11", "DGBI – I&K/26844711"), not only the distinctive shapes."""
 
-UPGRADABLE = (1, 2)
+UPGRADABLE = (1, 2, 3)
 """Format versions a writable open upgrades in place: every schema statement is `IF NOT EXISTS`, so
 running SCHEMA creates what is new, and `keys` is filled from stored fields, references and texts
 (no passage or vector changes, so the derived indexes stay valid)."""

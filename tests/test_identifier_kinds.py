@@ -47,3 +47,31 @@ def test_the_kind_finds_its_document_first(kinds: Path, query: str, name: str, w
         hits = archive.search(query, k=3)
         assert Path(archive.store.document_by_key(hits[0].document).path).stem == name
         assert hits[0].matched and hits[0].matched.startswith(why)
+
+
+KENMERKEN = {
+    "DGBI – I&K/26844711": IENW / "Kamerbrief_innovatie_missie.pdf",
+    "5687928/11": CORPUS / "plooi_testdata" / "ronl-archief" / "plooicb-2011-5424" / "1" / "pdf" / "20110301-5687928a-draagmoederschap.pdf",
+    "1747084-210433-PDC19": CORPUS / "pdf" / "woo_vws_testdossiers" / "woo1" / "171115.pdf",
+}
+"""Own kenmerken of shapes too common to find in text without the word "kenmerk" (bench/identifier_sweep.py:
+before, each bare form found nothing in the whole corpus)."""
+
+
+@pytest.fixture(scope="module")
+def kenmerken(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("kenmerken")
+    for source in KENMERKEN.values():
+        shutil.copy(source, folder / source.name)
+    path = tmp_path_factory.mktemp("archive")
+    with Archive.open(path, create=True) as archive:
+        assert archive.ingest([folder]).ok
+    return path
+
+
+@pytest.mark.parametrize("kenmerk", sorted(KENMERKEN))
+def test_a_kenmerk_typed_bare_finds_its_letter_first(kenmerken: Path, kenmerk: str) -> None:
+    with Archive.open(kenmerken) as archive:
+        hits = archive.search(kenmerk, k=3, per_doc=True)
+        assert Path(archive.store.document_by_key(hits[0].document).path).name == KENMERKEN[kenmerk].name
+        assert hits[0].matched and hits[0].matched.startswith("kenmerk")

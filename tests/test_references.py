@@ -118,6 +118,12 @@ def test_normalise_dossier(query: str, dossier: str | None) -> None:
         ("wat kost de ov-chipkaart in 2024", []),
         ("de commissie (COM) vergaderde in 2021 over 726 zaken", []),
         ("brief aan Postbus 20201 over € 15000 of 1.250.000 euro", []),
+        ("5687928/11", [("kenmerk", "5687928/11")]),
+        ("DGA-PAV/21286882", [("kenmerk", "DGA-PAV/21286882")]),
+        ("1747084-210433-PDC19 mondkapjes", [("kenmerk", "1747084-210433-PDC19")]),
+        ("DGBI – I&K/26844711", [("kenmerk", "DGBI – I&K/26844711")]),
+        ("21 501-20, nr. 1913", [("kamerstuk", "21501-20:1913")]),
+        ("brief van 30-05-2023 over 2023-2024, 2022/23 en 5.600.000 euro op www.rijksoverheid.nl/2023", []),
     ],
 )
 def test_find_identifiers_in_queries(query: str, expected: list[tuple[str, str]]) -> None:

@@ -258,8 +258,8 @@ def find_identifiers(query: str) -> list[Reference]:
     "36 410 XVI nr. 137", a five-digit dossier number "36410", or without the word kenmerk any token
     shaped like one: "2022-0000088502", "5687928/11", "DGA-PAV/21286882", "1747084-210433-PDC19", a
     long number "40855060". The result is a superset to look up, not a filter: a token that names
-    nothing ("30-05-2023", "2022/23") simply matches no stored key. Before, the bare forms of 5 of the
-    corpus's 34 own kenmerken found nothing (bench/identifier_sweep.py).
+    nothing ("30-05-2023", "2022/23") simply matches no stored key. Before, 4 of the corpus's 34 own
+    kenmerken typed bare found nothing (bench/identifier_sweep.py).
     """
     query = re.sub(r"(?<=\d)([ \t\u00a0]?[-–]?[ \t\u00a0]?)([ivxlc]+)\b", lambda m: m[1] + m[2].upper(), query)
     refs = find_references(query) + _query_references(query)

@@ -11,6 +11,7 @@ cite each other, and two letters about school ventilation that only share their 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,14 @@ from click.testing import CliRunner
 
 from archive import Archive, Relation
 from archive.cli import cli
-from archive.related import KINDS, display_aanhangsel, role, similar
+from archive.related import (
+    KINDS,
+    _name_words,
+    display_aanhangsel,
+    role,
+    similar,
+    without_names,
+)
 from indexer.keys import questions_key
 from indexer.store import DocumentRow
 from tests.conftest import CORPUS, SEED_LETTERS
@@ -202,6 +210,17 @@ def test_similar_prefers_dossier_mates_without_reading_the_dossier(real: Archive
         mates = {d.key for d in moties if d.dossier == me.dossier and d.id != me.id}
         in_top_two += len(mates & set(found[:2]))
     assert in_top_two > len(moties), in_top_two
+
+
+def test_a_moties_signers_are_no_subject_of_its_distinctive_terms(real: Archive) -> None:
+    """The lexical side reads a motie without its members' names (they sign moties on every subject):
+    none of them is left in the text it weighs, and the motie's own words are."""
+    for me in (d for d in real.store.documents() if d.dossier in DOSSIERS):
+        names = _name_words(me.signatory)
+        assert names, me.signatory
+        text = without_names(real.store.document_text(me.id), names)
+        assert not names & set(re.findall(r"\w+", text.lower()))
+        assert "gaat over tot de orde van de dag" in " ".join(text.split()).lower()
 
 
 def test_similar_pairs_the_two_woo_documents_on_protective_equipment(real: Archive) -> None:

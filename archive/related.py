@@ -462,21 +462,21 @@ def lexical_neighbours(store: StoreBackend, lexical: LexicalSearch, me: Document
     """Other documents → the BM25 score of their best passage for a query of `me`'s distinctive
     terms (`LexicalSearch.more_like_this` over its sampled `passages`), its signatories' names left
     out (`without_names`)."""
-    names = _name_words(me.signatory)
-    texts = [without_names(text, names) for _, _, text in store.passage_rows(passages)]
+    texts = without_names([text for _, _, text in store.passage_rows(passages)], _name_words(me.signatory))
     return lexical.more_like_this(texts, terms=LEXICAL_TERMS, k=LEXICAL_PASSAGES, skip_doc=me.id)
 
 
-def without_names(text: str, names: set[str]) -> str:
-    """`text` without the words of `names` (`_name_words` of a signatory field).
+def without_names(texts: list[str], names: set[str]) -> list[str]:
+    """`texts` without the words of `names` (`_name_words` of a signatory field).
 
     Who signed is no subject: a motie's members sign moties on every subject, and their names are
     among its most distinctive terms, so the lexical side listed other moties of the same members.
     Left out, the dossier proxy rose 0.877 → 0.907 and the Woo proxy stayed 0.244
     (bench/similar_proxy.py; bench/QUALITY.md "Similar letters, a second answer key")."""
     if not names:
-        return text
-    return re.sub(r"(?i)\b(?:" + "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True)) + r")\b", " ", text)
+        return texts
+    pattern = re.compile(r"(?i)\b(?:" + "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True)) + r")\b")
+    return [pattern.sub(" ", text) for text in texts]
 
 
 def similar(store: StoreBackend, me: DocumentRow, indexes: IndexBackend, k: int, exclude: set[int]) -> list[Relation]:

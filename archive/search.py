@@ -25,7 +25,7 @@ from archive.understand import BOOST, NARROW_CANDIDATES, Understood, understand
 from indexer.backend import IndexBackend, StoreBackend
 from indexer.encoders import Encoder
 from indexer.keys import PRINTED, identifier_key, printed_keys
-from indexer.records import DOC_TYPES
+from indexer.records import DOC_TYPES, Reference
 from indexer.references import find_identifiers, normalise_dossier
 from indexer.store import DocumentFilter, DocumentRow, PassageRow
 
@@ -137,8 +137,8 @@ at a page's edge, such a number may be a footnote citing another paper (a Kamerb
 "1 Kamerstuk 33009, nr. 117."), so it counts as named, not as the document's own."""
 
 
-def identifier_matches(store: StoreBackend, query: str) -> dict[int, str]:
-    """Documents that carry or name an identifier given in the query → why.
+def identifier_matches(store: StoreBackend, identifiers: list[Reference]) -> dict[int, str]:
+    """Documents that carry or name one of a query's `identifiers` (`find_identifiers`) → why.
 
     A precise identifier of the document's own (kenmerk, Kamerstuk with its number, Aanhangsel, or
     another identifier printed in its sidebar or running header or footer: `indexer.keys.PRINTED`)
@@ -149,7 +149,7 @@ def identifier_matches(store: StoreBackend, query: str) -> dict[int, str]:
     precise: dict[int, str] = {}
     named: dict[int, str] = {}
     dossier: dict[int, str] = {}
-    for ref in find_identifiers(query):
+    for ref in identifiers:
         if ref.kind == "kamerstuk":
             rows = kamerstuk_documents(store, ref.value)
             found, why = precise, f"Kamerstuk {ref.text or ref.value}"
@@ -223,7 +223,8 @@ def search(
             dense = dict(indexes.dense(vector, depth, allowed_docs=allowed))
         if mode in ("hybrid", "lexical"):
             lexical = dict(indexes.lexical().search(text, depth, allowed_docs=allowed))
-        matches = identifier_matches(store, query) if mode == "hybrid" else {}
+        identifiers = find_identifiers(query) if mode == "hybrid" else []
+        matches = identifier_matches(store, identifiers)
         if allowed is not None:
             matches = {d: why for d, why in matches.items() if d in set(allowed)}
         understood = understand(query) if mode == "hybrid" else Understood()
@@ -243,7 +244,7 @@ def search(
         if mode == "hybrid":
             ranked = quoted_first(ranked, lexical, passages, query)
         ranked = prefer_answers(store, ranked, passages, query)
-        ranked = _identifier_first(store, ranked, passages, matches, query)
+        ranked = _identifier_first(store, ranked, passages, matches, identifiers)
         if per_doc:
             seen: set[int] = set()
             ranked = [(pid, s) for pid, s in ranked if not (passages[pid].doc in seen or seen.add(passages[pid].doc))]
@@ -297,7 +298,8 @@ def _dense_scores(store: StoreBackend, model: str, vector: np.ndarray, ids: set[
 
 
 def _identifier_first(
-    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], matches: dict[int, str], query: str
+    store: StoreBackend, ranked: list[tuple[int, float]], passages: dict[int, PassageRow], matches: dict[int, str],
+    identifiers: list[Reference],
 ) -> list[tuple[int, float]]:
     """Move passages of documents that carry a queried identifier to the top, keeping their order;
     a matching document with no candidate passage enters with its first passage. Unless only a
@@ -313,7 +315,7 @@ def _identifier_first(
             pid = int(first.min())
             passages.update(store.passages([pid]))
             top.append((pid, best))
-    wanted = {identifier_key(ref.value) for ref in find_identifiers(query) if ref.kind != "dossier"}
+    wanted = {identifier_key(ref.value) for ref in identifiers if ref.kind != "dossier"}
     if wanted:
         top = _printing_first(store, top, passages, wanted)
     rest = [(pid, s) for pid, s in ranked if passages[pid].doc not in matches]
